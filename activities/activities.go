@@ -1,0 +1,169 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/omni-retail/omni/internal/order"
+)
+
+// Inventory holds, releases and commits a store's stock for orders.
+type Inventory interface {
+	Reserve(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) (short []string, err error)
+	Release(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
+	Commit(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
+}
+
+// StoreTasks is the store's pick queue.
+type StoreTasks interface {
+	OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error
+	ClosePickTask(ctx context.Context, orderID, status string) error
+}
+
+// Payments moves money against an order's authorisation.
+type Payments interface {
+	Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+	Void(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+}
+
+// Notifier sends a customer a message. It must be idempotent on n.Key.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// Projector writes an order snapshot and its new timeline events to the read model.
+type Projector interface {
+	Project(ctx context.Context, o order.Order, events []order.Event) error
+}
+
+// Notification is one message to a customer.
+type Notification struct {
+	Key       string         `json:"key"`
+	OrderID   string         `json:"order_id"`
+	Template  string         `json:"template"`
+	Channel   string         `json:"channel"`
+	Recipient string         `json:"recipient"`
+	Data      map[string]any `json:"data"`
+}
+
+// Activities holds the systems the order workflow calls. The worker registers
+// one instance; workflows refer to its methods through a typed nil pointer.
+type Activities struct {
+	Inventory Inventory
+	Stores    StoreTasks
+	Payments  Payments
+	Notifier  Notifier
+	Projector Projector
+	Logger    *slog.Logger
+}
+
+// ReserveInput asks for an order's lines to be held at a store.
+type ReserveInput struct {
+	Key     string          `json:"key"`
+	OrderID string          `json:"order_id"`
+	StoreID string          `json:"store_id"`
+	Lines   []order.LineQty `json:"lines"`
+}
+
+// ReserveResult says whether the stock is held; Short names the SKUs that lacked it.
+type ReserveResult struct {
+	Reserved bool     `json:"reserved"`
+	Short    []string `json:"short,omitempty"`
+}
+
+// Reserve holds stock for every line, all or nothing.
+func (a *Activities) Reserve(ctx context.Context, in ReserveInput) (ReserveResult, error) {
+	short, err := a.Inventory.Reserve(ctx, in.Key, in.OrderID, in.StoreID, in.Lines)
+	if err != nil {
+		return ReserveResult{}, wrap(err)
+	}
+	return ReserveResult{Reserved: len(short) == 0, Short: short}, nil
+}
+
+// StockInput names lines of an order's stock at a store; nil Lines means all
+// that the order still holds.
+type StockInput struct {
+	Key     string          `json:"key"`
+	OrderID string          `json:"order_id"`
+	StoreID string          `json:"store_id"`
+	Lines   []order.LineQty `json:"lines"`
+}
+
+// Release gives held stock back to the store's available stock.
+func (a *Activities) Release(ctx context.Context, in StockInput) error {
+	return wrap(a.Inventory.Release(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
+}
+
+// Commit turns held stock into a sale.
+func (a *Activities) Commit(ctx context.Context, in StockInput) error {
+	return wrap(a.Inventory.Commit(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
+}
+
+// PickTaskInput opens or closes an order's pick task.
+type PickTaskInput struct {
+	OrderID string          `json:"order_id"`
+	StoreID string          `json:"store_id"`
+	Lines   []order.LineQty `json:"lines,omitempty"`
+	Status  string          `json:"status,omitempty"`
+}
+
+// OpenPickTask puts the order in the store's pick queue.
+func (a *Activities) OpenPickTask(ctx context.Context, in PickTaskInput) error {
+	return wrap(a.Stores.OpenPickTask(ctx, in.OrderID, in.StoreID, in.Lines))
+}
+
+// ClosePickTask takes the order off the pick queue with a final status.
+func (a *Activities) ClosePickTask(ctx context.Context, in PickTaskInput) error {
+	return wrap(a.Stores.ClosePickTask(ctx, in.OrderID, in.Status))
+}
+
+// PaymentInput moves Amount of an order's payment.
+type PaymentInput struct {
+	Key       string `json:"key"`
+	OrderID   string `json:"order_id"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Reference string `json:"reference"`
+}
+
+// Capture takes money from the authorisation.
+func (a *Activities) Capture(ctx context.Context, in PaymentInput) error {
+	return wrap(a.Payments.Capture(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+}
+
+// Void releases money of the authorisation back to the customer.
+func (a *Activities) Void(ctx context.Context, in PaymentInput) error {
+	return wrap(a.Payments.Void(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+}
+
+// Notify sends a customer notification.
+func (a *Activities) Notify(ctx context.Context, n Notification) error {
+	return wrap(a.Notifier.Notify(ctx, n))
+}
+
+// ProjectInput is an order snapshot with the timeline events that led to it.
+type ProjectInput struct {
+	Order  order.Order   `json:"order"`
+	Events []order.Event `json:"events"`
+}
+
+// Project writes the snapshot and events to the read model.
+func (a *Activities) Project(ctx context.Context, in ProjectInput) error {
+	return wrap(a.Projector.Project(ctx, in.Order, in.Events))
+}
+
+// wrap turns a domain error into a non-retryable application error whose type
+// the API maps back to a status; anything else is returned as it is and retried.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *order.Error
+	if errors.As(err, &de) && de.Kind != order.KindUnavailable {
+		return temporal.NewNonRetryableApplicationError(de.Detail, de.Type(), nil)
+	}
+	return err
+}

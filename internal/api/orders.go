@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/omni-retail/omni/internal/order"
+	"github.com/omni-retail/omni/workflows"
+)
+
+// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
+const MaxIdempotencyKeyLength = 200
+
+func (s *Server) placeOrder(c echo.Context) error {
+	key := c.Request().Header.Get("Idempotency-Key")
+	if key == "" {
+		return newBadRequest("idempotency_key_missing", "the Idempotency-Key header is required on POST /v1/orders")
+	}
+	if len(key) > MaxIdempotencyKeyLength {
+		return newBadRequest("idempotency_key_too_long", "the Idempotency-Key header is at most 200 characters")
+	}
+	var req order.PlaceRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	canonical, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	hash := sha256.Sum256(canonical)
+	id := req.ID
+	if id == "" {
+		id = newOrderID()
+	}
+
+	ctx := c.Request().Context()
+	var placed order.Order
+	p, err := s.db.PlaceOrder(ctx, key, hash[:], req.Fulfilment.StoreID, id, func(number string) (order.Order, error) {
+		placed = req.NewOrder(id, number)
+		placed.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+		placed.UpdatedAt = placed.CreatedAt
+		return placed, nil
+	})
+	if err != nil {
+		return err
+	}
+	if !p.WorkflowStarted {
+		if p.Replayed {
+			if placed, err = s.db.Order(ctx, p.OrderID); err != nil {
+				return err
+			}
+		}
+		// The order is safely recorded. Should the start fail, the reconciler
+		// starts the workflow later, so the order is accepted either way.
+		if err := s.StartWorkflow(ctx, placed); err != nil {
+			s.log.Warn("order recorded, workflow start deferred to the reconciler", "order_id", placed.ID, "error", err)
+		}
+	}
+	if p.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/orders/"+p.OrderID)
+	return c.JSONBlob(p.StatusCode, p.Response)
+}
+
+// StartWorkflow starts the order's workflow, or finds it already started, and
+// records that it runs.
+func (s *Server) StartWorkflow(ctx context.Context, o order.Order) error {
+	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(o.ID),
+		TaskQueue:                s.taskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: s.policy})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return err
+	}
+	return s.db.MarkWorkflowStarted(ctx, o.ID)
+}
+
+// Reconcile starts the workflows of orders whose start was never confirmed
+// (the process stopped between recording an order and starting it). It runs
+// until ctx ends.
+func (s *Server) Reconcile(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		orders, err := s.db.UnstartedOrders(ctx, every, 100)
+		if err != nil {
+			s.log.Warn("reconciler: list unstarted orders", "error", err)
+			continue
+		}
+		for _, o := range orders {
+			if err := s.StartWorkflow(ctx, o); err != nil {
+				s.log.Warn("reconciler: start order workflow", "order_id", o.ID, "error", err)
+			} else {
+				s.log.Info("reconciler: started order workflow", "order_id", o.ID)
+			}
+		}
+	}
+}
+
+func newOrderID() string {
+	return "ord_" + rand.Text()[:20]
+}
+
+func (s *Server) getOrder(c echo.Context) error {
+	doc, err := s.db.OrderJSON(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, doc)
+}
+
+func (s *Server) getEvents(c echo.Context) error {
+	var after int64
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return newBadRequest("bad_query", "after must be a non-negative integer",
+				order.FieldError{Field: "after", Detail: "not a non-negative integer"})
+		}
+		after = n
+	}
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	events, err := s.db.Events(ctx, id, after)
+	if err != nil {
+		return err
+	}
+	if len(events) == 0 && after == 0 {
+		if _, err := s.db.OrderJSON(ctx, id); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"order_id": id, "events": events})
+}

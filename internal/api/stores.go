@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+
+	"github.com/omni-retail/omni/internal/order"
+	"github.com/omni-retail/omni/workflows"
+)
+
+var skuPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
+
+// MaxOnHand bounds one stock figure.
+const MaxOnHand = 1_000_000_000
+
+func (s *Server) storeQueue(c echo.Context) error {
+	storeID := c.Param("store_id")
+	status := order.Status(c.QueryParam("status"))
+	if status == "" {
+		status = order.StatusAwaitingPick
+	}
+	if !status.Valid() {
+		return newBadRequest("bad_query", "unknown status", order.FieldError{Field: "status", Detail: "not an order status"})
+	}
+	ctx := c.Request().Context()
+	if ok, err := s.db.StoreExists(ctx, storeID); err != nil {
+		return err
+	} else if !ok {
+		return order.Errorf(order.KindNotFound, "store_not_found", "no store %q", storeID)
+	}
+	orders, err := s.db.StoreQueue(ctx, storeID, status, 500)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"store_id": storeID, "status": status, "orders": orders})
+}
+
+// pickBody is the body of a pick report.
+type pickBody struct {
+	Lines *[]order.LineQty `json:"lines"`
+}
+
+func (s *Server) pick(c echo.Context) error {
+	var body pickBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if body.Lines == nil {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the pick report is not valid",
+			Fields: []order.FieldError{{Field: "lines", Detail: "is required: the quantity found of each line"}}}
+	}
+	if err := checkLines(*body.Lines, 0); err != nil {
+		return err
+	}
+	storeID, id := c.Param("store_id"), c.Param("id")
+	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
+		return err
+	}
+	req := workflows.PickRequest{Actor: actorOf(c, storeID), StoreID: storeID, Lines: *body.Lines}
+	return s.update(c, id, workflows.UpdatePick, req)
+}
+
+// collectBody is the body of a handover.
+type collectBody struct {
+	PickupCode  string                `json:"pickup_code"`
+	Lines       []order.LineQty       `json:"lines"`
+	CollectedBy workflows.CollectedBy `json:"collected_by"`
+}
+
+func (s *Server) collect(c echo.Context) error {
+	var body collectBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if body.PickupCode == "" {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the handover is not valid",
+			Fields: []order.FieldError{{Field: "pickup_code", Detail: "is required"}}}
+	}
+	if err := checkLines(body.Lines, 1); err != nil {
+		return err
+	}
+	storeID, id := c.Param("store_id"), c.Param("id")
+	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
+		return err
+	}
+	req := workflows.CollectRequest{Actor: actorOf(c, storeID), StoreID: storeID, PickupCode: body.PickupCode,
+		Lines: body.Lines, CollectedBy: body.CollectedBy}
+	return s.update(c, id, workflows.UpdateCollect, req)
+}
+
+func checkLines(lines []order.LineQty, minQty int64) error {
+	var fields []order.FieldError
+	if len(lines) > order.MaxLines {
+		fields = append(fields, order.FieldError{Field: "lines", Detail: "too many lines"})
+	}
+	for i, l := range lines {
+		if !skuPattern.MatchString(l.SKU) {
+			fields = append(fields, order.FieldError{Field: "lines[" + itoa(i) + "].sku", Detail: "is not a SKU"})
+		}
+		if l.Quantity < minQty || l.Quantity > order.MaxQuantity {
+			fields = append(fields, order.FieldError{Field: "lines[" + itoa(i) + "].quantity",
+				Detail: "must be between " + itoa(int(minQty)) + " and " + itoa(order.MaxQuantity)})
+		}
+	}
+	if len(fields) > 0 {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the lines are not valid", Fields: fields}
+	}
+	return nil
+}
+
+// checkOrderStore answers from the read model, before Temporal is asked:
+// unknown orders are 404 and another store's orders are 409.
+func (s *Server) checkOrderStore(ctx context.Context, storeID, orderID string) error {
+	o, err := s.db.Order(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if o.Fulfilment.StoreID != storeID {
+		return order.Errorf(order.KindConflict, "wrong_store", "order %s is for collection at another store", orderID)
+	}
+	return nil
+}
+
+// update runs an Update on the order's workflow and answers with the order as
+// the store may see it (without the pickup code).
+func (s *Server) update(c echo.Context, orderID, name string, arg any) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.timeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.WorkflowID(orderID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	var o order.Order
+	if err := h.Get(ctx, &o); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o.WithoutPickupCode())
+}
+
+// actorOf reads who is acting from the Omni-Channel and Omni-Actor headers,
+// defaulting to the store's POS.
+func actorOf(c echo.Context, storeID string) workflows.Actor {
+	a := workflows.Actor{Channel: c.Request().Header.Get("Omni-Channel"), Actor: c.Request().Header.Get("Omni-Actor")}
+	if !order.ValidChannel(a.Channel) {
+		a.Channel = order.ChannelPOS
+	}
+	if a.Actor == "" || len(a.Actor) > 100 {
+		a.Actor = "store:" + storeID
+	}
+	return a
+}
+
+type stockBody struct {
+	OnHand *int64 `json:"on_hand"`
+}
+
+func (s *Server) setStock(c echo.Context) error {
+	sku := c.Param("sku")
+	if !skuPattern.MatchString(sku) {
+		return newBadRequest("bad_sku", "the SKU in the path is not valid", order.FieldError{Field: "sku", Detail: "not a SKU"})
+	}
+	var body stockBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if body.OnHand == nil || *body.OnHand < 0 || *body.OnHand > MaxOnHand {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the stock figure is not valid",
+			Fields: []order.FieldError{{Field: "on_hand", Detail: "is required, between 0 and " + itoa(MaxOnHand)}}}
+	}
+	st, err := s.db.SetStock(c.Request().Context(), c.Param("store_id"), sku, *body.OnHand)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) getStock(c echo.Context) error {
+	sku := c.Param("sku")
+	if !skuPattern.MatchString(sku) {
+		return newBadRequest("bad_sku", "the SKU in the path is not valid", order.FieldError{Field: "sku", Detail: "not a SKU"})
+	}
+	st, err := s.db.GetStock(c.Request().Context(), c.Param("store_id"), sku)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,283 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/omni-retail/omni/activities"
+	"github.com/omni-retail/omni/config"
+	"github.com/omni-retail/omni/internal/api"
+	"github.com/omni-retail/omni/internal/devtemporal"
+	"github.com/omni-retail/omni/internal/postgres"
+	"github.com/omni-retail/omni/workflows"
+)
+
+// Parts says which parts a process runs.
+type Parts struct {
+	Embedded bool // a Temporal server in-process
+	API      bool
+	Worker   bool
+}
+
+// App is a running Omni process.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	temporal *devtemporal.Server
+	client   client.Client
+	db       *postgres.DB
+	worker   worker.Worker
+	http     *http.Server
+	listener net.Listener
+	api      *api.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// Start brings the parts up in order: Temporal, PostgreSQL (created and
+// migrated), the worker, then the API, so nothing is served before it can work.
+func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.Stop()
+		}
+	}()
+
+	hostPort := cfg.Temporal.Address
+	if parts.Embedded {
+		a.temporal, err = devtemporal.Start(devtemporal.Options{
+			DataDir:      cfg.Data.Dir,
+			FrontendAddr: cfg.Temporal.EmbeddedAddr,
+			UIAddr:       cfg.Temporal.UIAddr,
+			Namespace:    cfg.Temporal.Namespace,
+			Logger:       log.With("component", "temporal-server"),
+			LogLevel:     slog.LevelWarn,
+		})
+		if err != nil {
+			return a, err
+		}
+		hostPort = a.temporal.FrontendAddr()
+	}
+	if hostPort == "" {
+		return a, errors.New("temporal.address (OMNI_TEMPORAL_ADDRESS) is required: the Temporal frontend to connect to")
+	}
+	copts := client.Options{
+		HostPort:  hostPort,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    sdklog.NewStructuredLogger(quiet(log).With("component", "temporal-sdk")),
+	}
+	if cfg.Temporal.TLS.Enabled {
+		if copts.ConnectionOptions.TLS, err = tlsConfig(cfg.Temporal.TLS); err != nil {
+			return a, err
+		}
+	}
+	if a.client, err = client.DialContext(ctx, copts); err != nil {
+		return a, fmt.Errorf("connect to temporal at %s: %w", hostPort, err)
+	}
+
+	pool, err := postgres.Open(ctx, cfg.Database.URL, cfg.Database.MaxConns)
+	if err != nil {
+		return a, err
+	}
+	a.db = postgres.New(pool)
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		return a, err
+	}
+	if err := a.db.UpsertStores(ctx, storesOf(cfg)); err != nil {
+		return a, fmt.Errorf("register configured stores: %w", err)
+	}
+
+	if parts.Worker {
+		a.worker = NewWorker(a.client, cfg.Temporal.TaskQueue, a.db, log)
+		if err := a.worker.Start(); err != nil {
+			return a, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	if parts.API {
+		a.api = api.New(api.Options{
+			DB: a.db, Temporal: a.client, TaskQueue: cfg.Temporal.TaskQueue, Policy: PolicyOf(cfg),
+			RequestTimeout: cfg.HTTP.RequestTimeout, Logger: log,
+		})
+		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+			return a, fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
+		}
+		a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		bg, cancel := context.WithCancel(context.Background())
+		a.cancel = cancel
+		go a.api.Reconcile(bg, 5*time.Second)
+		go func() {
+			defer close(a.done)
+			if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server stopped", "error", err)
+			}
+		}()
+	}
+	return a, nil
+}
+
+// APIAddr is where the API listens, or "" when this process serves none.
+func (a *App) APIAddr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// TemporalAddr is the Temporal frontend in use.
+func (a *App) TemporalAddr() string {
+	if a.temporal != nil {
+		return a.temporal.FrontendAddr()
+	}
+	return a.cfg.Temporal.Address
+}
+
+// TemporalUIAddr is where the embedded Web UI listens, or "".
+func (a *App) TemporalUIAddr() string {
+	if a.temporal == nil {
+		return ""
+	}
+	return a.temporal.UIAddr()
+}
+
+// DB is the process's store.
+func (a *App) DB() *postgres.DB { return a.db }
+
+// Client is the process's Temporal client.
+func (a *App) Client() client.Client { return a.client }
+
+// Stop takes the parts down in reverse order: no new requests, in-flight ones
+// finish, the worker stops taking tasks, then Temporal and the pool close.
+func (a *App) Stop() {
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = a.http.Shutdown(ctx)
+		cancel()
+		<-a.done
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.worker != nil {
+		a.worker.Stop()
+	}
+	if a.client != nil {
+		a.client.Close()
+	}
+	if a.db != nil {
+		a.db.Pool().Close()
+	}
+	if a.temporal != nil {
+		a.temporal.Stop()
+	}
+}
+
+// NewWorker builds the order worker with the built-in PostgreSQL systems.
+func NewWorker(c client.Client, taskQueue string, db *postgres.DB, log *slog.Logger) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
+	w.RegisterActivity(&activities.Activities{
+		Inventory: db,
+		Stores:    db,
+		Payments:  db,
+		Notifier:  activities.LogNotifier{Ledger: notificationLedger{db}, Logger: log},
+		Projector: db,
+		Logger:    log,
+	})
+	return w
+}
+
+// notificationLedger records notifications in PostgreSQL.
+type notificationLedger struct{ db *postgres.DB }
+
+func (l notificationLedger) Record(ctx context.Context, n activities.Notification, status string) (bool, error) {
+	return l.db.RecordNotification(ctx, postgres.Notification{
+		Key: n.Key, OrderID: n.OrderID, Template: n.Template, Channel: n.Channel, Recipient: n.Recipient, Data: n.Data,
+	}, status)
+}
+
+// PolicyOf reads the business clocks from the configuration.
+func PolicyOf(cfg *config.Config) workflows.Policy {
+	return workflows.Policy{
+		PickDeadline:   cfg.Pick.Deadline,
+		PickupHold:     cfg.Pickup.Hold,
+		PickupReminder: cfg.Pickup.Reminder,
+		ReturnWindow:   cfg.Returns.Window,
+	}
+}
+
+func storesOf(cfg *config.Config) []postgres.Store {
+	out := make([]postgres.Store, len(cfg.Stores))
+	for i, s := range cfg.Stores {
+		out[i] = postgres.Store{ID: s.ID, Name: s.Name}
+	}
+	return out
+}
+
+// quiet drops the SDK's info chatter (every worker start and stop) but keeps
+// its warnings and errors.
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{log.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(as), h.min}
+}
+func (h levelFloor) WithGroup(n string) slog.Handler { return levelFloor{h.Handler.WithGroup(n), h.min} }
+
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	c := &tls.Config{ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.tls.ca_file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("temporal.tls.ca_file: no certificates in %s", t.CAFile)
+		}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.tls.cert_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// Migrate creates the database if needed, applies the migrations and registers
+// the configured stores.
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	pool, err := postgres.Open(ctx, cfg.Database.URL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	return postgres.New(pool).UpsertStores(ctx, storesOf(cfg))
+}

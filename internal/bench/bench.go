@@ -1,0 +1,388 @@
+// Package bench is Omni's load generator: it pushes orders through the whole
+// click & collect flow of a running Omni over HTTP, as the checkout, the store
+// and the customer would, and reports throughput, latency per step and, when
+// told the server's pid, its CPU per order and memory.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Main runs the load generator with command-line args.
+func Main(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	base := fs.String("url", "http://127.0.0.1:8080", "Omni API base URL")
+	n := fs.Int("orders", 1000, "orders to push through the whole flow")
+	c := fs.Int("concurrency", 24, "concurrent clients for the flow")
+	rate := fs.Int("place-rate", 20, "orders per second for the paced placement phase (0 skips it)")
+	placeFor := fs.Duration("place-duration", 15*time.Second, "length of the paced placement phase")
+	readers := fs.Int("readers", 32, "concurrent clients for the GET phase (0 skips it)")
+	readFor := fs.Duration("read-duration", 15*time.Second, "length of the GET phase")
+	pid := fs.Int("pid", 0, "pid of the omni process, to report its CPU and memory")
+	store := fs.String("store", "store-001", "store to order from")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b := &bench{base: strings.TrimRight(*base, "/"), store: *store, pid: *pid,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+		}}}
+	run := time.Now().UnixNano()
+	b.runID = strconv.FormatInt(run, 36)
+	if err := b.stock(*n + *rate*int(placeFor.Seconds()) + 10); err != nil {
+		return err
+	}
+	if err := b.flow(*n, *c); err != nil {
+		return err
+	}
+	if *rate > 0 {
+		if err := b.paced(*rate, *placeFor); err != nil {
+			return err
+		}
+	}
+	if *readers > 0 {
+		if err := b.reads(*readers, *readFor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type bench struct {
+	base, store, runID string
+	pid                int
+	http               *http.Client
+	ids                []string
+	seq                atomic.Int64
+}
+
+var skus = []string{"BENCH-TEE", "BENCH-MUG", "BENCH-CAP"}
+
+func (b *bench) stock(perSKU int) error {
+	for _, s := range skus {
+		body := fmt.Sprintf(`{"on_hand": %d}`, perSKU*2+1000)
+		if _, err := b.do(http.MethodPut, "/v1/stores/"+b.store+"/stock/"+s, nil, body, 200); err != nil {
+			return fmt.Errorf("stock %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// sample collects durations of one step.
+type sample struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sample) add(d time.Duration) { s.mu.Lock(); s.d = append(s.d, d); s.mu.Unlock() }
+
+func (s *sample) pct(p float64) time.Duration {
+	if len(s.d) == 0 {
+		return 0
+	}
+	slices.Sort(s.d)
+	i := int(float64(len(s.d)-1) * p)
+	return s.d[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func (b *bench) placeBody() (string, string) {
+	i := b.seq.Add(1)
+	key := fmt.Sprintf("bench-%s-%d", b.runID, i)
+	return key, fmt.Sprintf(`{"channel":"web","customer":{"id":"c-%d","email":"shopper%d@example.com","name":"Bench Shopper"},
+"currency":"GBP","fulfilment":{"type":"collect","store_id":"%s"},
+"lines":[{"sku":"BENCH-TEE","quantity":1,"unit_price":1999},{"sku":"BENCH-MUG","quantity":2,"unit_price":850}],
+"payment":{"method":"card","reference":"psp-%s-%d","amount":3699}}`, i, i, b.store, b.runID, i)
+}
+
+type orderView struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Pickup struct {
+		Code string `json:"code"`
+	} `json:"pickup"`
+}
+
+// flow pushes n orders through place → (reserved) → pick → collect with c clients.
+func (b *bench) flow(n, c int) error {
+	var place, waitReserve, pick, collect, whole sample
+	var next atomic.Int64
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	cpu0, sys0 := b.cpu(), systemCPU()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if err := b.oneOrder(&place, &waitReserve, &pick, &collect, &whole); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, sys1 := b.cpu(), systemCPU()
+	done := int64(n) - failed.Load()
+	fmt.Printf("== click & collect flow: %d orders, %d concurrent clients, %s\n", n, c, elapsed.Round(time.Millisecond))
+	fmt.Printf("complete orders/s     %.1f   (%d complete, %d failed)\n", float64(done)/elapsed.Seconds(), done, failed.Load())
+	if err := firstErr.Load(); err != nil {
+		fmt.Printf("first failure         %v\n", err)
+	}
+	fmt.Printf("%-22s %10s %10s\n", "step", "p50", "p99")
+	for _, s := range []struct {
+		name string
+		s    *sample
+	}{{"POST /v1/orders", &place}, {"until awaiting_pick", &waitReserve}, {"POST pick", &pick}, {"POST collect", &collect}, {"whole order", &whole}} {
+		fmt.Printf("%-22s %10s %10s\n", s.name, ms(s.s.pct(0.5)), ms(s.s.pct(0.99)))
+	}
+	if done > 0 {
+		if b.pid > 0 {
+			fmt.Printf("omni CPU per order    %s\n", ms((cpu1-cpu0)/time.Duration(done)))
+			fmt.Printf("omni RSS              %s\n", b.rss())
+		}
+		fmt.Printf("machine CPU per order %s   (all processes: omni, PostgreSQL, this load generator)\n",
+			ms((sys1-sys0)/time.Duration(done)))
+	}
+	return nil
+}
+
+func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error {
+	t0 := time.Now()
+	key, body := b.placeBody()
+	raw, err := b.do(http.MethodPost, "/v1/orders", map[string]string{"Idempotency-Key": key}, body, 201)
+	if err != nil {
+		return fmt.Errorf("place: %w", err)
+	}
+	place.add(time.Since(t0))
+	var o orderView
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	for o.Status == "placed" {
+		time.Sleep(5 * time.Millisecond)
+		if raw, err = b.do(http.MethodGet, "/v1/orders/"+o.ID, nil, "", 200); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return err
+		}
+		if time.Since(t1) > 30*time.Second {
+			return errors.New("order never left placed")
+		}
+	}
+	if o.Status != "awaiting_pick" {
+		return fmt.Errorf("order %s is %s, want awaiting_pick", o.ID, o.Status)
+	}
+	waitReserve.add(time.Since(t1))
+	t2 := time.Now()
+	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/pick", nil,
+		`{"lines":[{"sku":"BENCH-TEE","quantity":1},{"sku":"BENCH-MUG","quantity":2}]}`, 200); err != nil {
+		return fmt.Errorf("pick: %w", err)
+	}
+	pick.add(time.Since(t2))
+	if raw, err = b.do(http.MethodGet, "/v1/orders/"+o.ID, nil, "", 200); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return err
+	}
+	t3 := time.Now()
+	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/collect", nil,
+		fmt.Sprintf(`{"pickup_code":%q,"collected_by":{"name":"Bench Shopper","relation":"customer"}}`, o.Pickup.Code), 200); err != nil {
+		return fmt.Errorf("collect: %w", err)
+	}
+	collect.add(time.Since(t3))
+	whole.add(time.Since(t0))
+	return nil
+}
+
+// paced places orders at a fixed rate (an open loop: a slow answer does not
+// slow the next request) and reports the placement latency.
+func (b *bench) paced(rate int, d time.Duration) error {
+	var place sample
+	var failed atomic.Int64
+	var ids sync.Map
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	sent := 0
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key, body := b.placeBody()
+			t := time.Now()
+			raw, err := b.do(http.MethodPost, "/v1/orders", map[string]string{"Idempotency-Key": key}, body, 201)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			place.add(time.Since(t))
+			var o orderView
+			if json.Unmarshal(raw, &o) == nil {
+				ids.Store(o.ID, true)
+			}
+		}()
+	}
+	wg.Wait()
+	ids.Range(func(k, _ any) bool { b.ids = append(b.ids, k.(string)); return true })
+	fmt.Printf("== POST /v1/orders at %d orders/s for %s: %d sent, %d failed\n", rate, d, sent, failed.Load())
+	fmt.Printf("%-22s %10s %10s\n", "POST /v1/orders", ms(place.pct(0.5)), ms(place.pct(0.99)))
+	return nil
+}
+
+// reads hammers GET /v1/orders/{id} over the orders placed so far.
+func (b *bench) reads(c int, d time.Duration) error {
+	if len(b.ids) == 0 {
+		key, body := b.placeBody()
+		raw, err := b.do(http.MethodPost, "/v1/orders", map[string]string{"Idempotency-Key": key}, body, 201)
+		if err != nil {
+			return err
+		}
+		var o orderView
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return err
+		}
+		b.ids = []string{o.ID}
+	}
+	var lat sample
+	var count, failed atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<16)
+			for i := w; time.Now().Before(deadline); i++ {
+				t := time.Now()
+				if _, err := b.do(http.MethodGet, "/v1/orders/"+b.ids[i%len(b.ids)], nil, "", 200); err != nil {
+					failed.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t))
+				count.Add(1)
+			}
+			lat.mu.Lock()
+			lat.d = append(lat.d, local...)
+			lat.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("== GET /v1/orders/{id}, %d concurrent clients for %s\n", c, d)
+	fmt.Printf("requests/s            %.0f   (%d failed)\n", float64(count.Load())/d.Seconds(), failed.Load())
+	fmt.Printf("%-22s %10s %10s\n", "GET /v1/orders/{id}", ms(lat.pct(0.5)), ms(lat.pct(0.99)))
+	if b.pid > 0 {
+		fmt.Printf("omni RSS              %s\n", b.rss())
+	}
+	return nil
+}
+
+func (b *bench) do(method, path string, headers map[string]string, body string, want int) ([]byte, error) {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, b.base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(buf.String()))
+	}
+	return buf.Bytes(), nil
+}
+
+// cpu is the omni process's user+system CPU time so far.
+func (b *bench) cpu() time.Duration {
+	if b.pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.pid))
+	if err != nil {
+		return 0
+	}
+	s := string(raw)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+func (b *bench) rss() string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.pid))
+	if err != nil {
+		return "unknown"
+	}
+	var out []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
+			out = append(out, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// systemCPU is the machine's busy CPU time so far (all cores, all processes).
+func systemCPU() time.Duration {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line := strings.SplitN(string(raw), "\n", 2)[0]
+	f := strings.Fields(line)[1:]
+	var busy int64
+	for i, v := range f {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait, guest (already in user)
+			continue
+		}
+		busy += n
+	}
+	return time.Duration(busy) * (time.Second / 100)
+}

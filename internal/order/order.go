@@ -1,0 +1,200 @@
+package order
+
+import "time"
+
+// Status is where an order is in its lifecycle.
+type Status string
+
+// The order statuses of the API contract.
+const (
+	StatusPlaced             Status = "placed"
+	StatusAwaitingPick       Status = "awaiting_pick"
+	StatusReadyForCollection Status = "ready_for_collection"
+	StatusPartiallyCollected Status = "partially_collected"
+	StatusCollected          Status = "collected"
+	StatusPartiallyReturned  Status = "partially_returned"
+	StatusReturned           Status = "returned"
+	StatusCancelled          Status = "cancelled"
+	StatusExpired            Status = "expired"
+	StatusRejected           Status = "rejected"
+)
+
+// Valid reports whether s is one of the contract's statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPlaced, StatusAwaitingPick, StatusReadyForCollection, StatusPartiallyCollected, StatusCollected,
+		StatusPartiallyReturned, StatusReturned, StatusCancelled, StatusExpired, StatusRejected:
+		return true
+	}
+	return false
+}
+
+// Fulfilment types.
+const (
+	FulfilmentCollect = "collect"
+)
+
+// Order is one order as every channel sees it. It is the snapshot the order
+// workflow projects into PostgreSQL on every transition.
+type Order struct {
+	ID         string     `json:"id"`
+	Number     string     `json:"number"`
+	Status     Status     `json:"status"`
+	Channel    string     `json:"channel"`
+	Customer   Customer   `json:"customer"`
+	Currency   string     `json:"currency"`
+	Fulfilment Fulfilment `json:"fulfilment"`
+	Lines      []Line     `json:"lines"`
+	Pickup     Pickup     `json:"pickup"`
+	Payments   []Payment  `json:"payments"`
+	Returns    []Return   `json:"returns"`
+	Exchanges  []Exchange `json:"exchanges"`
+	Version    int64      `json:"version"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Customer is who placed the order.
+type Customer struct {
+	ID    string `json:"id,omitempty"`
+	Email string `json:"email"`
+	Phone string `json:"phone,omitempty"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Fulfilment says how the order reaches the customer.
+type Fulfilment struct {
+	Type    string `json:"type"`
+	StoreID string `json:"store_id"`
+}
+
+// Line is one SKU of the order with what has happened to it.
+type Line struct {
+	SKU       string `json:"sku"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+	Picked    int64  `json:"picked"`
+	Collected int64  `json:"collected"`
+	Returned  int64  `json:"returned"`
+}
+
+// Pickup is the collection side of the order.
+type Pickup struct {
+	StoreID   string     `json:"store_id"`
+	ReadyAt   *time.Time `json:"ready_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	// Code is shown only to the customer and to the service that placed the order.
+	Code string `json:"code,omitempty"`
+}
+
+// Payment is one tender of the order and the money moved against it, in minor units.
+type Payment struct {
+	Method     string `json:"method"`
+	Reference  string `json:"reference"`
+	Authorized int64  `json:"amount"`
+	Captured   int64  `json:"captured"`
+	Voided     int64  `json:"voided"`
+	Refunded   int64  `json:"refunded"`
+}
+
+// Return is one return of lines of the order in a store.
+type Return struct {
+	ID        string       `json:"id"`
+	StoreID   string       `json:"store_id"`
+	Lines     []ReturnLine `json:"lines"`
+	Refund    int64        `json:"refund"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// ReturnLine is one SKU brought back.
+type ReturnLine struct {
+	SKU       string `json:"sku"`
+	Quantity  int64  `json:"quantity"`
+	Reason    string `json:"reason"`
+	Condition string `json:"condition"`
+}
+
+// Exchange is one exchange at a store counter.
+type Exchange struct {
+	ID          string       `json:"id"`
+	StoreID     string       `json:"store_id"`
+	ReturnLines []ReturnLine `json:"return_lines"`
+	NewLines    []LineQty    `json:"new_lines"`
+	Difference  int64        `json:"difference"`
+	CreatedAt   time.Time    `json:"created_at"`
+}
+
+// LineQty is a quantity of one SKU, as in pick and collect requests.
+type LineQty struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+// Event is one entry of an order's timeline.
+type Event struct {
+	Seq     int64          `json:"seq"`
+	Type    string         `json:"type"`
+	At      time.Time      `json:"at"`
+	Channel string         `json:"channel"`
+	Actor   string         `json:"actor"`
+	Data    map[string]any `json:"data"`
+}
+
+// Timeline event types.
+const (
+	EventPlaced             = "placed"
+	EventReserved           = "stock_reserved"
+	EventRejected           = "rejected"
+	EventPickRequested      = "pick_requested"
+	EventPicked             = "picked"
+	EventReadyForCollection = "ready_for_collection"
+	EventCollected          = "collected"
+	EventPaymentCaptured    = "payment_captured"
+	EventPaymentVoided      = "payment_voided"
+	EventNotified           = "customer_notified"
+)
+
+// Channels an event can come from.
+const (
+	ChannelWeb          = "web"
+	ChannelApp          = "app"
+	ChannelPOS          = "pos"
+	ChannelStoreConsole = "store_console"
+	ChannelContact      = "contact_centre"
+	ChannelSystem       = "system"
+)
+
+// ValidChannel reports whether c is a known channel.
+func ValidChannel(c string) bool {
+	switch c {
+	case ChannelWeb, ChannelApp, ChannelPOS, ChannelStoreConsole, ChannelContact, ChannelSystem:
+		return true
+	}
+	return false
+}
+
+// Total is the order's value in minor units.
+func (o *Order) Total() int64 {
+	var t int64
+	for _, l := range o.Lines {
+		t += l.Quantity * l.UnitPrice
+	}
+	return t
+}
+
+// Line returns the order line for sku, or nil.
+func (o *Order) Line(sku string) *Line {
+	for i := range o.Lines {
+		if o.Lines[i].SKU == sku {
+			return &o.Lines[i]
+		}
+	}
+	return nil
+}
+
+// WithoutPickupCode returns a copy of o that does not carry the pickup code,
+// for channels that must not see it (store staff).
+func (o Order) WithoutPickupCode() Order {
+	o.Pickup.Code = ""
+	return o
+}

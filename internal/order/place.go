@@ -1,0 +1,153 @@
+package order
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+)
+
+// Limits on what one order may carry.
+const (
+	MaxLines       = 100
+	MaxQuantity    = 10_000
+	MaxUnitPrice   = 100_000_000 // one million in a two-decimal currency
+	maxFieldLength = 200
+)
+
+var (
+	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+	skuPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	phonePattern    = regexp.MustCompile(`^\+?[0-9 ()-]{5,20}$`)
+)
+
+// PlaceRequest is the body of POST /v1/orders.
+type PlaceRequest struct {
+	ID         string         `json:"id,omitempty"`
+	Channel    string         `json:"channel,omitempty"`
+	Customer   Customer       `json:"customer"`
+	Currency   string         `json:"currency"`
+	Fulfilment Fulfilment     `json:"fulfilment"`
+	Lines      []PlaceLine    `json:"lines"`
+	Payment    PaymentRequest `json:"payment"`
+}
+
+// PlaceLine is one ordered SKU.
+type PlaceLine struct {
+	SKU       string `json:"sku"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+}
+
+// PaymentRequest is the tender authorised by the checkout.
+type PaymentRequest struct {
+	Method    string `json:"method"`
+	Reference string `json:"reference"`
+	Amount    int64  `json:"amount"`
+}
+
+// Validate checks everything about the request that needs no lookup. It reports
+// every offending field at once. Stores are checked by the caller, which knows them.
+func (r *PlaceRequest) Validate() error {
+	var fields []FieldError
+	bad := func(field, format string, args ...any) {
+		fields = append(fields, FieldError{Field: field, Detail: fmt.Sprintf(format, args...)})
+	}
+	if r.ID != "" && !idPattern.MatchString(r.ID) {
+		bad("id", "must be 1-64 letters, digits, '_', '.', ':' or '-'")
+	}
+	if r.Channel != "" && !ValidChannel(r.Channel) {
+		bad("channel", "unknown channel %q", r.Channel)
+	}
+	if r.Customer.Email == "" {
+		bad("customer.email", "is required")
+	} else if a, err := mail.ParseAddress(r.Customer.Email); err != nil || a.Address != r.Customer.Email {
+		bad("customer.email", "is not an email address")
+	}
+	if r.Customer.Phone != "" && !phonePattern.MatchString(r.Customer.Phone) {
+		bad("customer.phone", "is not a phone number")
+	}
+	if len(r.Customer.Name) > maxFieldLength || len(r.Customer.ID) > maxFieldLength {
+		bad("customer", "name and id must be at most %d characters", maxFieldLength)
+	}
+	if !currencyPattern.MatchString(r.Currency) {
+		bad("currency", "must be an ISO 4217 code such as GBP")
+	}
+	switch r.Fulfilment.Type {
+	case FulfilmentCollect:
+		if r.Fulfilment.StoreID == "" {
+			bad("fulfilment.store_id", "is required for collection in store")
+		}
+	case "":
+		bad("fulfilment.type", "is required")
+	default:
+		bad("fulfilment.type", "unsupported fulfilment type %q (supported: collect)", r.Fulfilment.Type)
+	}
+	switch {
+	case len(r.Lines) == 0:
+		bad("lines", "an order needs at least one line")
+	case len(r.Lines) > MaxLines:
+		bad("lines", "at most %d lines per order, got %d", MaxLines, len(r.Lines))
+	}
+	seen := make(map[string]bool, len(r.Lines))
+	var total int64
+	for i, l := range r.Lines {
+		at := fmt.Sprintf("lines[%d]", i)
+		if !skuPattern.MatchString(l.SKU) {
+			bad(at+".sku", "must be 1-64 letters, digits or '_', '.', ':', '/', '-'")
+		} else if seen[l.SKU] {
+			bad(at+".sku", "SKU %s appears twice; put the whole quantity on one line", l.SKU)
+		}
+		seen[l.SKU] = true
+		if l.Quantity < 1 || l.Quantity > MaxQuantity {
+			bad(at+".quantity", "must be between 1 and %d", MaxQuantity)
+		}
+		if l.UnitPrice < 1 || l.UnitPrice > MaxUnitPrice {
+			bad(at+".unit_price", "must be between 1 and %d minor units", MaxUnitPrice)
+		}
+		total += l.Quantity * l.UnitPrice
+	}
+	if r.Payment.Method == "" {
+		bad("payment.method", "is required")
+	}
+	if r.Payment.Reference == "" || len(r.Payment.Reference) > maxFieldLength {
+		bad("payment.reference", "is required (the payment provider's authorisation reference)")
+	}
+	if len(fields) == 0 && r.Payment.Amount != total {
+		bad("payment.amount", "authorised %d does not match the order total %d", r.Payment.Amount, total)
+	}
+	if len(fields) > 0 {
+		return &Error{Kind: KindInvalid, Code: "validation", Detail: "the order is not valid", Fields: fields}
+	}
+	return nil
+}
+
+// NewOrder builds the placed order from a validated request.
+func (r *PlaceRequest) NewOrder(id, number string) Order {
+	channel := r.Channel
+	if channel == "" {
+		channel = ChannelWeb
+	}
+	lines := make([]Line, len(r.Lines))
+	for i, l := range r.Lines {
+		lines[i] = Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: l.UnitPrice}
+	}
+	return Order{
+		ID:         id,
+		Number:     number,
+		Status:     StatusPlaced,
+		Channel:    channel,
+		Customer:   r.Customer,
+		Currency:   r.Currency,
+		Fulfilment: r.Fulfilment,
+		Lines:      lines,
+		Pickup:     Pickup{StoreID: r.Fulfilment.StoreID},
+		Payments: []Payment{{
+			Method: strings.ToLower(r.Payment.Method), Reference: r.Payment.Reference, Authorized: r.Payment.Amount,
+		}},
+		Returns:   []Return{},
+		Exchanges: []Exchange{},
+		Version:   1,
+	}
+}

@@ -1,0 +1,119 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/omni-retail/omni/internal/order"
+)
+
+// OpenPickTask puts the order in the store's pick queue. Idempotent per order.
+func (db *DB) OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error {
+	_, err := db.pool.Exec(ctx, `insert into pick_tasks (order_id, store_id, status, lines) values ($1, $2, 'open', $3)
+		on conflict (order_id) do nothing`, orderID, storeID, lines)
+	return translate(err)
+}
+
+// ClosePickTask takes the order off the store's pick queue with a final status
+// (picked, cancelled, rejected). Closing a closed task changes nothing.
+func (db *DB) ClosePickTask(ctx context.Context, orderID, status string) error {
+	_, err := db.pool.Exec(ctx, `update pick_tasks set status = $2, updated_at = now() where order_id = $1 and status = 'open'`,
+		orderID, status)
+	return translate(err)
+}
+
+// Balance is the money of an order's payment ledger, in minor units.
+type Balance struct {
+	Authorized, Captured, Voided, Refunded int64
+}
+
+// Open is what can still be captured or voided.
+func (b Balance) Open() int64 { return b.Authorized - b.Captured - b.Voided }
+
+func balance(ctx context.Context, q pgx.Tx, orderID string) (Balance, error) {
+	var b Balance
+	err := q.QueryRow(ctx, `select
+		coalesce(sum(amount) filter (where kind = 'authorization'), 0),
+		coalesce(sum(amount) filter (where kind = 'capture'), 0),
+		coalesce(sum(amount) filter (where kind = 'void'), 0),
+		coalesce(sum(amount) filter (where kind = 'refund'), 0)
+		from payments where order_id = $1`, orderID).Scan(&b.Authorized, &b.Captured, &b.Voided, &b.Refunded)
+	return b, err
+}
+
+// Capture takes amount of the order's authorisation. It never captures more
+// than is still authorised. Idempotent on key.
+func (db *DB) Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
+	return db.movePayment(ctx, "capture", key, orderID, amount, currency, reference)
+}
+
+// Void releases amount of the order's authorisation. Idempotent on key.
+func (db *DB) Void(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
+	return db.movePayment(ctx, "void", key, orderID, amount, currency, reference)
+}
+
+func (db *DB) movePayment(ctx context.Context, kind, key, orderID string, amount int64, currency, reference string) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Serialise money movements of one order.
+		if _, err := tx.Exec(ctx, "select pg_advisory_xact_lock(hashtextextended($1, 11))", orderID); err != nil {
+			return err
+		}
+		var done bool
+		if err := tx.QueryRow(ctx, "select exists (select 1 from payments where step_key = $1)", key).Scan(&done); err != nil || done {
+			return err
+		}
+		b, err := balance(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if amount > b.Open() {
+			return order.Errorf(order.KindConflict, "payment_exceeds_authorisation",
+				"%s of %d exceeds the %d still authorised", kind, amount, b.Open())
+		}
+		_, err = tx.Exec(ctx, `insert into payments (order_id, kind, amount, currency, reference, step_key)
+			values ($1, $2, $3, $4, $5, $6)`, orderID, kind, amount, currency, reference, key)
+		return err
+	})
+	return translate(err)
+}
+
+// PaymentBalance reads an order's payment ledger.
+func (db *DB) PaymentBalance(ctx context.Context, orderID string) (Balance, error) {
+	var b Balance
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var err error
+		b, err = balance(ctx, tx, orderID)
+		return err
+	})
+	return b, translate(err)
+}
+
+// Notification is one message to a customer.
+type Notification struct {
+	Key       string
+	OrderID   string
+	Template  string
+	Channel   string
+	Recipient string
+	Data      map[string]any
+}
+
+// RecordNotification stores a sent notification. It reports false when one
+// with the same key was already recorded (the step is being retried).
+func (db *DB) RecordNotification(ctx context.Context, n Notification, status string) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `insert into notifications (order_id, step_key, template, channel, recipient, data, status)
+		values ($1, $2, $3, $4, $5, $6, $7) on conflict (step_key) do nothing`,
+		n.OrderID, n.Key, n.Template, n.Channel, n.Recipient, n.Data, status)
+	if err != nil {
+		return false, translate(err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// NotificationSent reports whether a notification with key was already recorded.
+func (db *DB) NotificationSent(ctx context.Context, key string) (bool, error) {
+	var ok bool
+	err := db.pool.QueryRow(ctx, "select exists (select 1 from notifications where step_key = $1)", key).Scan(&ok)
+	return ok, translate(err)
+}

@@ -1,0 +1,209 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/omni-retail/omni/internal/order"
+)
+
+// Placement is what PlaceOrder stored, or found stored, for an Idempotency-Key.
+type Placement struct {
+	OrderID    string
+	StatusCode int
+	Response   []byte
+	// Replayed is true when the key had been used before with the same body.
+	Replayed bool
+	// WorkflowStarted says whether the order's workflow is known to be running.
+	WorkflowStarted bool
+}
+
+// NewOrderFunc builds the order once its number is known.
+type NewOrderFunc func(number string) (order.Order, error)
+
+// PlaceOrder records a new order, its first timeline event, its payment
+// authorisation and the response for its Idempotency-Key in one transaction.
+// The same key with the same request hash returns the stored response; with a
+// different hash it is refused; while another request with the key is being
+// processed it is refused as a conflict.
+func (db *DB) PlaceOrder(ctx context.Context, key string, requestHash []byte, storeID, orderID string,
+	build NewOrderFunc,
+) (Placement, error) {
+	var p Placement
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var locked bool
+		if err := tx.QueryRow(ctx, "select pg_try_advisory_xact_lock(hashtextextended($1, 7))", key).Scan(&locked); err != nil {
+			return err
+		}
+		if !locked {
+			return order.Errorf(order.KindConflict, "request_in_progress",
+				"a request with this Idempotency-Key is still being processed; retry shortly")
+		}
+		var storedHash []byte
+		err := tx.QueryRow(ctx, `select k.request_hash, k.order_id, k.status_code, k.response, o.workflow_started
+			from idempotency_keys k join orders o on o.id = k.order_id where k.key = $1`, key).
+			Scan(&storedHash, &p.OrderID, &p.StatusCode, &p.Response, &p.WorkflowStarted)
+		switch {
+		case err == nil:
+			if !bytes.Equal(storedHash, requestHash) {
+				return order.Errorf(order.KindInvalid, "idempotency_key_reused",
+					"this Idempotency-Key was already used with a different request body")
+			}
+			p.Replayed = true
+			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+
+		var storeKnown, idTaken bool
+		if err := tx.QueryRow(ctx, `select exists (select 1 from stores where id = $1),
+			exists (select 1 from orders where id = $2)`, storeID, orderID).Scan(&storeKnown, &idTaken); err != nil {
+			return err
+		}
+		if !storeKnown {
+			return &order.Error{Kind: order.KindInvalid, Code: "unknown_store", Detail: "the order names a store Omni does not know",
+				Fields: []order.FieldError{{Field: "fulfilment.store_id", Detail: fmt.Sprintf("unknown store %q", storeID)}}}
+		}
+		if idTaken {
+			return order.Errorf(order.KindConflict, "order_exists", "an order with id %q already exists", orderID)
+		}
+		var seq int64
+		if err := tx.QueryRow(ctx, "select nextval('order_number_seq')").Scan(&seq); err != nil {
+			return err
+		}
+		o, err := build(fmt.Sprint(seq))
+		if err != nil {
+			return err
+		}
+		doc, err := json.Marshal(o)
+		if err != nil {
+			return err
+		}
+		placed := order.Event{Seq: 1, Type: order.EventPlaced, At: o.CreatedAt, Channel: o.Channel, Actor: "checkout",
+			Data: map[string]any{"total": o.Total(), "currency": o.Currency, "store_id": o.Fulfilment.StoreID}}
+		pay := o.Payments[0]
+
+		b := &pgx.Batch{}
+		b.Queue(`insert into orders (id, number, status, store_id, customer_email, doc, version, created_at, updated_at)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			o.ID, o.Number, o.Status, o.Fulfilment.StoreID, o.Customer.Email, doc, o.Version, o.CreatedAt)
+		queueEvent(b, o.ID, placed)
+		b.Queue(`insert into payments (order_id, kind, amount, currency, reference, step_key)
+			values ($1, 'authorization', $2, $3, $4, $5)`, o.ID, pay.Authorized, o.Currency, pay.Reference, o.ID+"/authorization")
+		b.Queue(`insert into idempotency_keys (key, request_hash, order_id, status_code, response) values ($1, $2, $3, 201, $4)`,
+			key, requestHash, o.ID, doc)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		p = Placement{OrderID: o.ID, StatusCode: 201, Response: doc}
+		return nil
+	})
+	if err != nil {
+		return Placement{}, translate(err)
+	}
+	return p, nil
+}
+
+func queueEvent(b *pgx.Batch, orderID string, e order.Event) {
+	data := e.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	b.Queue(`insert into order_events (order_id, seq, type, at, channel, actor, data)
+		values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing`,
+		orderID, e.Seq, e.Type, e.At, e.Channel, e.Actor, data)
+	b.Queue(`insert into outbox (order_id, seq, type, payload) values ($1, $2, $3, $4) on conflict do nothing`,
+		orderID, e.Seq, e.Type, order.Event{Seq: e.Seq, Type: e.Type, At: e.At, Channel: e.Channel, Actor: e.Actor, Data: data})
+}
+
+// MarkWorkflowStarted records that the order's workflow runs, so the
+// reconciler stops looking at it.
+func (db *DB) MarkWorkflowStarted(ctx context.Context, orderID string) error {
+	_, err := db.pool.Exec(ctx, "update orders set workflow_started = true where id = $1 and not workflow_started", orderID)
+	return translate(err)
+}
+
+// UnstartedOrders lists orders older than olderThan whose workflow start was
+// never confirmed: the process crashed between writing the order and starting it.
+func (db *DB) UnstartedOrders(ctx context.Context, olderThan time.Duration, limit int) ([]order.Order, error) {
+	rows, err := db.pool.Query(ctx, `select doc from orders where not workflow_started and created_at < now() - $1::interval
+		order by created_at limit $2`, olderThan, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[order.Order])
+	return out, translate(err)
+}
+
+// Project writes the order's snapshot and new timeline events, with their
+// outbox rows, in one implicit transaction (a single pipelined batch). A
+// snapshot older than the stored one is ignored; events already written are
+// skipped, so a retried projection is a no-op.
+func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) error {
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`update orders set status = $2, doc = $3, version = $4, updated_at = $5 where id = $1 and version < $4`,
+		o.ID, o.Status, doc, o.Version, o.UpdatedAt)
+	for _, e := range events {
+		queueEvent(b, o.ID, e)
+	}
+	return translate(db.pool.SendBatch(ctx, b).Close())
+}
+
+// OrderJSON returns the stored snapshot of an order as JSON, as fast as the
+// database can hand it over: it is served to clients as it is.
+func (db *DB) OrderJSON(ctx context.Context, id string) ([]byte, error) {
+	var doc []byte
+	err := db.pool.QueryRow(ctx, "select doc::text from orders where id = $1", id).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
+	}
+	return doc, translate(err)
+}
+
+// Order returns the stored snapshot of an order.
+func (db *DB) Order(ctx context.Context, id string) (order.Order, error) {
+	var o order.Order
+	err := db.pool.QueryRow(ctx, "select doc from orders where id = $1", id).Scan(&o)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
+	}
+	return o, translate(err)
+}
+
+// Events returns an order's timeline from seq after on, oldest first.
+func (db *DB) Events(ctx context.Context, orderID string, after int64) ([]order.Event, error) {
+	rows, err := db.pool.Query(ctx, `select seq, type, at, channel, actor, data from order_events
+		where order_id = $1 and seq > $2 order by seq`, orderID, after)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[order.Event])
+	return out, translate(err)
+}
+
+// QueueItem is one order in a store's queue: the order without its pickup code.
+type QueueItem = order.Order
+
+// StoreQueue lists a store's orders in a status, oldest first.
+func (db *DB) StoreQueue(ctx context.Context, storeID string, status order.Status, limit int) ([]order.Order, error) {
+	rows, err := db.pool.Query(ctx, `select doc #- '{pickup,code}' from orders
+		where store_id = $1 and status = $2 order by created_at limit $3`, storeID, status, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[order.Order])
+	return out, translate(err)
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
