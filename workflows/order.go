@@ -186,6 +186,7 @@ func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
 // the store; an order where nothing was found is rejected. Otherwise the order
 // is ready for collection with a fresh pickup code.
 func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
 	r.busy = true
 	defer func() { r.busy = false }()
 
@@ -290,6 +291,7 @@ func (r *orderRun) validateCollect(ctx workflow.Context, req CollectRequest) err
 // committed. When everything picked has been handed over, the order is collected
 // and any authorisation left over (for items not found) is voided.
 func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (order.Order, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
 	r.busy = true
 	defer func() { r.busy = false }()
 	r.collect++

@@ -163,7 +163,7 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) 
 // database can hand it over: it is served to clients as it is.
 func (db *DB) OrderJSON(ctx context.Context, id string) ([]byte, error) {
 	var doc []byte
-	err := db.pool.QueryRow(ctx, "select doc::text from orders where id = $1", id).Scan(&doc)
+	err := db.pool.QueryRow(ctx, "select doc from orders where id = $1", id).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
 	}
@@ -191,17 +191,18 @@ func (db *DB) Events(ctx context.Context, orderID string, after int64) ([]order.
 	return out, translate(err)
 }
 
-// QueueItem is one order in a store's queue: the order without its pickup code.
-type QueueItem = order.Order
-
-// StoreQueue lists a store's orders in a status, oldest first.
+// StoreQueue lists a store's orders in a status, oldest first, without their
+// pickup codes: store staff never see them.
 func (db *DB) StoreQueue(ctx context.Context, storeID string, status order.Status, limit int) ([]order.Order, error) {
-	rows, err := db.pool.Query(ctx, `select doc #- '{pickup,code}' from orders
+	rows, err := db.pool.Query(ctx, `select doc from orders
 		where store_id = $1 and status = $2 order by created_at limit $3`, storeID, status, limit)
 	if err != nil {
 		return nil, translate(err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[order.Order])
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (order.Order, error) {
+		o, err := pgx.RowTo[order.Order](row)
+		return o.WithoutPickupCode(), err
+	})
 	return out, translate(err)
 }
 

@@ -17,7 +17,7 @@ create table orders (
     status           text not null,
     store_id         text not null references stores (id),
     customer_email   text not null,
-    doc              jsonb not null,
+    doc              json not null, -- served to clients byte for byte
     version          bigint not null,
     workflow_started boolean not null default false,
     created_at       timestamptz not null,
