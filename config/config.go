@@ -112,6 +112,8 @@ func Load(file string) (*Config, error) {
 	v.SetEnvPrefix("OMNI")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
+	// An empty variable is a value, not an absence: OMNI_TEMPORAL_UI_ADDR= turns the UI off.
+	v.AllowEmptyEnv(true)
 
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {

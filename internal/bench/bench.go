@@ -123,7 +123,8 @@ func (b *bench) flow(n, c int) error {
 	var place, waitReserve, pick, collect, whole sample
 	var next atomic.Int64
 	var failed atomic.Int64
-	var firstErr atomic.Value
+	var errMu sync.Mutex
+	var firstErr error
 	cpu0, sys0 := b.cpu(), systemCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -134,7 +135,11 @@ func (b *bench) flow(n, c int) error {
 			for next.Add(1) <= int64(n) {
 				if err := b.oneOrder(&place, &waitReserve, &pick, &collect, &whole); err != nil {
 					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
 				}
 			}
 		}()
@@ -145,8 +150,8 @@ func (b *bench) flow(n, c int) error {
 	done := int64(n) - failed.Load()
 	fmt.Printf("== click & collect flow: %d orders, %d concurrent clients, %s\n", n, c, elapsed.Round(time.Millisecond))
 	fmt.Printf("complete orders/s     %.1f   (%d complete, %d failed)\n", float64(done)/elapsed.Seconds(), done, failed.Load())
-	if err := firstErr.Load(); err != nil {
-		fmt.Printf("first failure         %v\n", err)
+	if firstErr != nil {
+		fmt.Printf("first failure         %v\n", firstErr)
 	}
 	fmt.Printf("%-22s %10s %10s\n", "step", "p50", "p99")
 	for _, s := range []struct {

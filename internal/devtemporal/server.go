@@ -55,19 +55,24 @@ type Options struct {
 // DefaultDynamicConfig holds the dynamic-config values every embedded server starts
 // with. The first block is the Temporal CLI dev server's; the second lifts the
 // history queues' poll rate, which otherwise adds 40-50 ms to every workflow step
-// on an unloaded server.
+// on an unloaded server; the third keeps each task queue in one partition.
 func DefaultDynamicConfig() map[string]any {
 	return map[string]any{
 		"system.forceSearchAttributesCacheRefreshOnRead": true,
 		"system.forceNexusEndpointRefreshOnRead":         true,
 		"frontend.persistenceMaxQPS":                     10000,
 		"history.persistenceMaxQPS":                      45000,
-		"history.cacheHostLevelMaxSize":                  8192,
+		"history.hostLevelCacheMaxSize":                  8192,
 		"frontend.namespaceRPS.visibility":               100,
 
 		"history.transferProcessorMaxPollRPS":   1000,
 		"history.timerProcessorMaxPollRPS":      1000,
 		"history.visibilityProcessorMaxPollRPS": 1000,
+
+		// One partition per task queue: with a single worker process, tasks in
+		// partitions its pollers are not waiting on sit until forwarded.
+		"matching.numTaskqueueReadPartitions":  1,
+		"matching.numTaskqueueWritePartitions": 1,
 	}
 }
 

@@ -103,7 +103,9 @@ func TestBadOrdersCreateNothing(t *testing.T) {
 	}{
 		{"malformed JSON", `{"channel": "web",`, "", 400, "malformed_json", ""},
 		{"not an object", `[1,2,3]`, "", 400, "wrong_type", ""},
-		{"wrong type", with(func(b map[string]any) { b["lines"] = []any{map[string]any{"sku": "A", "quantity": "two", "unit_price": 1}} }), "", 400, "wrong_type", "lines.quantity"},
+		{"wrong type", with(func(b map[string]any) {
+			b["lines"] = []any{map[string]any{"sku": "A", "quantity": "two", "unit_price": 1}}
+		}), "", 400, "wrong_type", "lines.quantity"},
 		{"unknown field", with(func(b map[string]any) { b["coupon"] = "FREE" }), "", 400, "unknown_field", "coupon"},
 		{"zero quantity", with(func(b map[string]any) { b["lines"] = []any{line("A", 0, 1000)} }), "", 422, "validation", "lines[0].quantity"},
 		{"negative quantity", with(func(b map[string]any) { b["lines"] = []any{line("A", -1, 1000)} }), "", 422, "validation", "lines[0].quantity"},

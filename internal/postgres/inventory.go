@@ -122,6 +122,12 @@ func (db *DB) settle(ctx context.Context, key, orderID, storeID string, lines []
 		if err != nil || len(skus) == 0 {
 			return err
 		}
+		// Lock the store's rows in SKU order, as Reserve does, so that
+		// concurrent orders on the same SKUs queue instead of deadlocking.
+		if _, err := tx.Exec(ctx, `select 1 from stock where store_id = $1 and sku = any($2) order by sku for update`,
+			storeID, skus); err != nil {
+			return err
+		}
 		onHand := "s.on_hand"
 		moved := "released = r.released + m.qty"
 		if commit {
