@@ -1,0 +1,80 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/omni-retail/omni/config"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load("")
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:8080", c.HTTP.Addr)
+	require.Equal(t, "postgres://postgres@127.0.0.1:5432/omni?sslmode=disable", c.Database.URL)
+	require.Equal(t, ".omni", c.Data.Dir)
+	require.Empty(t, c.Temporal.Address, "omni dev runs its own Temporal")
+	require.Equal(t, "default", c.Temporal.Namespace)
+	require.Equal(t, "127.0.0.1:8233", c.Temporal.UIAddr)
+	require.Equal(t, 120*time.Hour, c.Pickup.Hold)
+	require.Equal(t, 72*time.Hour, c.Pickup.Reminder)
+	require.Equal(t, 4*time.Hour, c.Pick.Deadline)
+	require.Equal(t, 720*time.Hour, c.Returns.Window)
+	require.NotEmpty(t, c.Stores)
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	t.Setenv("OMNI_HTTP_ADDR", "0.0.0.0:9000")
+	t.Setenv("OMNI_DATABASE_URL", "postgres://omni@db:5432/orders")
+	t.Setenv("OMNI_DATA_DIR", "/var/lib/omni")
+	t.Setenv("OMNI_TEMPORAL_ADDRESS", "temporal:7233")
+	t.Setenv("OMNI_TEMPORAL_NAMESPACE", "retail")
+	t.Setenv("OMNI_TEMPORAL_UI_ADDR", "") // empty turns the UI off
+	t.Setenv("OMNI_PICKUP_HOLD", "30s")
+	t.Setenv("OMNI_PICKUP_REMINDER", "10s")
+	c, err := config.Load("")
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9000", c.HTTP.Addr)
+	require.Equal(t, "postgres://omni@db:5432/orders", c.Database.URL)
+	require.Equal(t, "/var/lib/omni", c.Data.Dir)
+	require.Equal(t, "temporal:7233", c.Temporal.Address)
+	require.Equal(t, "retail", c.Temporal.Namespace)
+	require.Empty(t, c.Temporal.UIAddr)
+	require.Equal(t, 30*time.Second, c.Pickup.Hold)
+	require.Equal(t, 10*time.Second, c.Pickup.Reminder)
+}
+
+func TestFileOverridesDefaults(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "omni.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("pick:\n  deadline: 90m\nstores:\n  - id: s-9\n    name: Nine\n"), 0o600))
+	c, err := config.Load(file)
+	require.NoError(t, err)
+	require.Equal(t, 90*time.Minute, c.Pick.Deadline)
+	require.Equal(t, []config.Store{{ID: "s-9", Name: "Nine"}}, c.Stores)
+	require.Equal(t, "127.0.0.1:8080", c.HTTP.Addr, "keys the file does not name keep their defaults")
+}
+
+func TestInvalidValuesNameTheKey(t *testing.T) {
+	tests := []struct {
+		env, value, want string
+	}{
+		{"OMNI_PICKUP_HOLD", "-1s", "pickup.hold (OMNI_PICKUP_HOLD)"},
+		{"OMNI_HTTP_ADDR", "nonsense", "http.addr (OMNI_HTTP_ADDR)"},
+		{"OMNI_DATABASE_URL", "mysql://x/y", "database.url (OMNI_DATABASE_URL)"},
+		{"OMNI_TEMPORAL_ADDRESS", "no-port", "temporal.address (OMNI_TEMPORAL_ADDRESS)"},
+		{"OMNI_PICKUP_REMINDER", "200h", "pickup.reminder (OMNI_PICKUP_REMINDER)"},
+		{"OMNI_LOG_LEVEL", "loud", "log.level (OMNI_LOG_LEVEL)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(tc.env, tc.value)
+			_, err := config.Load("")
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

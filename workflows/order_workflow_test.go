@@ -1,0 +1,388 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/omni-retail/omni/activities"
+	"github.com/omni-retail/omni/internal/order"
+	"github.com/omni-retail/omni/workflows"
+)
+
+// fakes is an in-memory stand-in for the systems the activities call.
+type fakes struct {
+	mu        sync.Mutex
+	short     map[string]bool // SKUs the store lacks
+	held      map[string]int64
+	committed map[string]int64
+	released  map[string]int64
+	tasks     map[string]string // order → pick task status
+	captured  int64
+	voided    int64
+	notified  []string
+	projected []order.Order
+	events    []order.Event
+}
+
+func newFakes() *fakes {
+	return &fakes{short: map[string]bool{}, held: map[string]int64{}, committed: map[string]int64{},
+		released: map[string]int64{}, tasks: map[string]string{}}
+}
+
+func (f *fakes) Reserve(_ context.Context, _, _, _ string, lines []order.LineQty) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var short []string
+	for _, l := range lines {
+		if f.short[l.SKU] {
+			short = append(short, l.SKU)
+		}
+	}
+	if len(short) > 0 {
+		return short, nil
+	}
+	for _, l := range lines {
+		f.held[l.SKU] += l.Quantity
+	}
+	return nil, nil
+}
+
+func (f *fakes) Release(_ context.Context, _, _, _ string, lines []order.LineQty) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range lines {
+		f.held[l.SKU] -= l.Quantity
+		f.released[l.SKU] += l.Quantity
+	}
+	return nil
+}
+
+func (f *fakes) Commit(_ context.Context, _, _, _ string, lines []order.LineQty) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range lines {
+		f.held[l.SKU] -= l.Quantity
+		f.committed[l.SKU] += l.Quantity
+	}
+	return nil
+}
+
+func (f *fakes) OpenPickTask(_ context.Context, orderID, _ string, _ []order.LineQty) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tasks[orderID] = "open"
+	return nil
+}
+
+func (f *fakes) ClosePickTask(_ context.Context, orderID, status string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tasks[orderID] = status
+	return nil
+}
+
+func (f *fakes) Capture(_ context.Context, _, _ string, amount int64, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.captured += amount
+	return nil
+}
+
+func (f *fakes) Void(_ context.Context, _, _ string, amount int64, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.voided += amount
+	return nil
+}
+
+func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notified = append(f.notified, n.Template)
+	return nil
+}
+
+func (f *fakes) Project(_ context.Context, o order.Order, events []order.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.projected = append(f.projected, o)
+	f.events = append(f.events, events...)
+	return nil
+}
+
+func (f *fakes) last() order.Order {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.projected[len(f.projected)-1]
+}
+
+func (f *fakes) eventTypes() []string {
+	out := make([]string, len(f.events))
+	for i, e := range f.events {
+		out[i] = e.Type
+	}
+	return out
+}
+
+var policy = workflows.Policy{PickDeadline: 4 * time.Hour, PickupHold: 120 * time.Hour,
+	PickupReminder: 72 * time.Hour, ReturnWindow: 720 * time.Hour}
+
+func placedOrder() order.Order {
+	return order.Order{
+		ID: "o-1", Number: "100001", Status: order.StatusPlaced, Channel: "web",
+		Customer: order.Customer{Email: "ada@example.com"}, Currency: "GBP",
+		Fulfilment: order.Fulfilment{Type: "collect", StoreID: "store-001"},
+		Lines: []order.Line{{SKU: "A", Quantity: 2, UnitPrice: 1000}, {SKU: "B", Quantity: 1, UnitPrice: 500}},
+		Pickup: order.Pickup{StoreID: "store-001"},
+		Payments: []order.Payment{{Method: "card", Reference: "psp-1", Authorized: 2500}},
+		Version: 1,
+	}
+}
+
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	f   *fakes
+}
+
+func newHarness(t *testing.T) *harness {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := newFakes()
+	env.RegisterWorkflow(workflows.OrderWorkflow)
+	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Notifier: f, Projector: f})
+	return &harness{t: t, env: env, f: f}
+}
+
+// outcome is what happened to one Update.
+type outcome struct {
+	rejected error
+	result   order.Order
+	err      error
+	done     bool
+}
+
+// update sends an Update at the given point of workflow time.
+func (h *harness) update(at time.Duration, name string, arg any) *outcome {
+	out := &outcome{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { out.rejected = err; out.done = true },
+			OnComplete: func(v any, err error) {
+				out.err, out.done = err, true
+				if o, ok := v.(order.Order); ok {
+					out.result = o
+				}
+			},
+		}, arg)
+	}, at)
+	return out
+}
+
+// run executes the workflow; it ends when the order's lifecycle ends or, for an
+// order left waiting, when the test's callbacks are done.
+func (h *harness) run(o order.Order) {
+	h.env.SetTestTimeout(10 * time.Second)
+	h.env.ExecuteWorkflow(workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: policy})
+}
+
+func rejectionType(t *testing.T, err error) string {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "rejection is an application error: %v", err)
+	return appErr.Type()
+}
+
+func pick(store string, lines ...order.LineQty) workflows.PickRequest {
+	return workflows.PickRequest{Actor: workflows.Actor{Channel: "pos", Actor: "store:" + store}, StoreID: store, Lines: lines}
+}
+
+func collect(store, code string, lines ...order.LineQty) workflows.CollectRequest {
+	return workflows.CollectRequest{Actor: workflows.Actor{Channel: "pos", Actor: "store:" + store}, StoreID: store,
+		PickupCode: code, Lines: lines}
+}
+
+func checkProjection(t *testing.T, f *fakes) {
+	t.Helper()
+	for i := 1; i < len(f.projected); i++ {
+		require.Greater(t, f.projected[i].Version, f.projected[i-1].Version, "versions strictly increase")
+	}
+	for i, e := range f.events {
+		require.Equal(t, int64(i+2), e.Seq, "event seqs are contiguous after the API's 'placed' (seq 1)")
+		require.NotEmpty(t, e.Channel)
+		require.NotEmpty(t, e.Actor)
+	}
+}
+
+func TestNoStockRejects(t *testing.T) {
+	h := newHarness(t)
+	h.f.short["B"] = true
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	got := h.f.last()
+	require.Equal(t, order.StatusRejected, got.Status)
+	require.EqualValues(t, 2500, h.f.voided, "the whole authorisation is voided")
+	require.Zero(t, h.f.captured)
+	require.Empty(t, h.f.tasks, "no pick task for an order without stock")
+	require.Equal(t, []string{"rejected", "payment_voided"}, h.f.eventTypes())
+	require.Equal(t, []string{"rejected"}, h.f.notified)
+	checkProjection(t, h.f)
+}
+
+func TestHappyPath(t *testing.T) {
+	h := newHarness(t)
+	picked := h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var collected *outcome
+	h.env.RegisterDelayedCallback(func() {
+		code := h.f.last().Pickup.Code
+		h.env.UpdateWorkflow(workflows.UpdateCollect, "", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("collect rejected: %v", err) },
+			OnComplete: func(any, error) { collected = &outcome{done: true} },
+		}, collect("store-001", code))
+	}, 2*time.Hour)
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	require.True(t, picked.done)
+	require.NoError(t, picked.err)
+	require.Empty(t, picked.result.Pickup.Code, "the store's answer does not carry the code")
+	require.NotNil(t, collected)
+
+	var ready order.Order
+	for _, o := range h.f.projected {
+		if o.Status == order.StatusReadyForCollection {
+			ready = o
+		}
+	}
+	require.Len(t, ready.Pickup.Code, workflows.PickupCodeLength)
+	for _, c := range ready.Pickup.Code {
+		require.True(t, strings.ContainsRune("ABCDEFGHJKMNPQRSTUVWXYZ23456789", c), "code character %q", c)
+	}
+	require.Equal(t, ready.Pickup.ReadyAt.Add(policy.PickupHold), *ready.Pickup.ExpiresAt)
+
+	got := h.f.last()
+	require.Equal(t, order.StatusCollected, got.Status)
+	require.EqualValues(t, 2500, h.f.captured)
+	require.Zero(t, h.f.voided)
+	require.Equal(t, map[string]int64{"A": 2, "B": 1}, h.f.committed)
+	require.Equal(t, map[string]int64{"A": 0, "B": 0}, h.f.held)
+	require.Equal(t, "picked", h.f.tasks["o-1"])
+	require.Equal(t, []string{"stock_reserved", "pick_requested", "picked", "ready_for_collection",
+		"collected", "payment_captured"}, h.f.eventTypes())
+	require.Equal(t, []string{"ready", "collected"}, h.f.notified)
+	checkProjection(t, h.f)
+}
+
+func TestValidatorsRejectWithoutTrace(t *testing.T) {
+	h := newHarness(t)
+	early := h.update(time.Minute, workflows.UpdateCollect, collect("store-001", "ABCDEFGH"))
+	wrongStore := h.update(2*time.Minute, workflows.UpdatePick, pick("store-002", order.LineQty{SKU: "A", Quantity: 2}))
+	notOnOrder := h.update(3*time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "Z", Quantity: 1}))
+	tooMany := h.update(4*time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 3}))
+	var projectedBefore int
+	h.env.RegisterDelayedCallback(func() { projectedBefore = len(h.f.projected) }, 5*time.Minute)
+	ok := h.update(6*time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	wrongCode := h.update(7*time.Minute, workflows.UpdateCollect, collect("store-001", "AAAAAAAA"))
+	wrongStoreCollect := h.update(8*time.Minute, workflows.UpdateCollect, collect("store-002", "AAAAAAAA"))
+	var projectedAfter int
+	h.env.RegisterDelayedCallback(func() { projectedAfter = len(h.f.projected) }, 9*time.Minute)
+	h.env.RegisterDelayedCallback(func() {}, 10*time.Minute)
+	h.run(placedOrder())
+
+	tests := []struct {
+		name string
+		got  *outcome
+		want string
+	}{
+		{"collect before ready", early, "conflict/not_ready"},
+		{"pick at another store", wrongStore, "conflict/wrong_store"},
+		{"pick a SKU not on the order", notOnOrder, "invalid/unknown_line"},
+		{"pick more than ordered", tooMany, "invalid/bad_quantity"},
+		{"wrong pickup code", wrongCode, "forbidden/wrong_pickup_code"},
+		{"collect at another store", wrongStoreCollect, "conflict/wrong_store"},
+	}
+	for _, tc := range tests {
+		require.True(t, tc.got.done, "%s: update answered", tc.name)
+		require.Error(t, tc.got.rejected, "%s: rejected by the validator", tc.name)
+		require.Equal(t, tc.want, rejectionType(t, tc.got.rejected), tc.name)
+	}
+	require.NoError(t, ok.err)
+	require.Equal(t, 1, projectedBefore, "rejected picks projected nothing (only the reservation)")
+	require.Equal(t, 2, projectedAfter, "rejected handovers projected nothing")
+	require.Zero(t, h.f.captured)
+}
+
+func TestShortPick(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 1}, order.LineQty{SKU: "B", Quantity: 1}))
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateCollect, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("collect rejected: %v", err) },
+		}, collect("store-001", h.f.last().Pickup.Code))
+	}, time.Hour)
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.Equal(t, map[string]int64{"A": 1}, h.f.released, "the unit not found goes back to the store")
+	require.Equal(t, map[string]int64{"A": 1, "B": 1}, h.f.committed)
+	require.EqualValues(t, 1500, h.f.captured, "only what was found is paid for")
+	require.EqualValues(t, 1000, h.f.voided, "the rest of the authorisation is voided")
+	got := h.f.last()
+	require.Equal(t, order.StatusCollected, got.Status)
+	require.EqualValues(t, 1, got.Line("A").Picked)
+	checkProjection(t, h.f)
+}
+
+func TestNothingFoundRejects(t *testing.T) {
+	h := newHarness(t)
+	res := h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 0}))
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, res.err)
+	require.Equal(t, order.StatusRejected, h.f.last().Status)
+	require.Equal(t, map[string]int64{"A": 2, "B": 1}, h.f.released, "everything held is released")
+	require.EqualValues(t, 2500, h.f.voided)
+	require.Equal(t, "rejected", h.f.tasks["o-1"])
+	require.Equal(t, []string{"rejected"}, h.f.notified)
+	checkProjection(t, h.f)
+}
+
+func TestPartialCollection(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var first, second, over *outcome
+	h.env.RegisterDelayedCallback(func() {
+		first = h.update(0, workflows.UpdateCollect, collect("store-001", h.f.last().Pickup.Code, order.LineQty{SKU: "B", Quantity: 1}))
+	}, time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		require.Equal(t, order.StatusPartiallyCollected, h.f.last().Status)
+		over = h.update(0, workflows.UpdateCollect, collect("store-001", h.f.last().Pickup.Code, order.LineQty{SKU: "B", Quantity: 1}))
+	}, 2*time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		second = h.update(0, workflows.UpdateCollect, collect("store-001", h.f.last().Pickup.Code))
+	}, 3*time.Hour)
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NotNil(t, first)
+	require.NoError(t, first.err)
+	require.Equal(t, "invalid/bad_quantity", rejectionType(t, over.rejected), "B was already handed over")
+	require.NoError(t, second.err)
+	require.Equal(t, order.StatusCollected, h.f.last().Status)
+	require.EqualValues(t, 2500, h.f.captured)
+	require.Equal(t, []string{"stock_reserved", "pick_requested", "picked", "ready_for_collection",
+		"collected", "payment_captured", "collected", "payment_captured"}, h.f.eventTypes())
+	checkProjection(t, h.f)
+}
