@@ -140,10 +140,10 @@ func placedOrder() order.Order {
 		ID: "o-1", Number: "100001", Status: order.StatusPlaced, Channel: "web",
 		Customer: order.Customer{Email: "ada@example.com"}, Currency: "GBP",
 		Fulfilment: order.Fulfilment{Type: "collect", StoreID: "store-001"},
-		Lines: []order.Line{{SKU: "A", Quantity: 2, UnitPrice: 1000}, {SKU: "B", Quantity: 1, UnitPrice: 500}},
-		Pickup: order.Pickup{StoreID: "store-001"},
-		Payments: []order.Payment{{Method: "card", Reference: "psp-1", Authorized: 2500}},
-		Version: 1,
+		Lines:      []order.Line{{SKU: "A", Quantity: 2, UnitPrice: 1000}, {SKU: "B", Quantity: 1, UnitPrice: 500}},
+		Pickup:     order.Pickup{StoreID: "store-001"},
+		Payments:   []order.Payment{{Method: "card", Reference: "psp-1", Authorized: 2500}},
+		Version:    1,
 	}
 }
 
