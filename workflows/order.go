@@ -15,8 +15,10 @@ import (
 
 // Update names of OrderWorkflow.
 const (
-	UpdatePick    = "pick"
-	UpdateCollect = "collect"
+	UpdatePick         = "pick"
+	UpdateCollect      = "collect"
+	UpdateCancel       = "cancel"
+	UpdateExtendPickup = "extend_pickup"
 )
 
 // WorkflowID is the ID of an order's workflow.
@@ -27,7 +29,9 @@ type Policy struct {
 	PickDeadline   time.Duration `json:"pick_deadline"`
 	PickupHold     time.Duration `json:"pickup_hold"`
 	PickupReminder time.Duration `json:"pickup_reminder"`
-	ReturnWindow   time.Duration `json:"return_window"`
+	// PickupExtension is how much longer one extension holds the order.
+	PickupExtension time.Duration `json:"pickup_extension"`
+	ReturnWindow    time.Duration `json:"return_window"`
 }
 
 // OrderInput starts an order's workflow: the order as placed and its policy.
@@ -79,6 +83,11 @@ type orderRun struct {
 	busy    bool // a handler is between its first and last activity
 	done    bool
 	collect int // handovers so far, for step keys
+
+	pickReminded   bool // the store was reminded of the pick deadline
+	pickupReminded bool // the customer was reminded to collect
+	extended       bool // the pickup hold was extended (allowed once)
+	remindAt       time.Time
 }
 
 var (
@@ -107,13 +116,25 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 		return err
 	}
 
-	if err := r.reserve(ctx); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.cancel,
+		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
 		return err
 	}
-	if err := workflow.Await(ctx, func() bool { return r.done && workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtendPickup, r.extendPickup,
+		workflow.UpdateHandlerOptions{Validator: r.validateExtendPickup}); err != nil {
 		return err
 	}
-	return nil
+
+	r.busy = true
+	err := r.reserve(ctx)
+	r.busy = false
+	if err != nil {
+		return err
+	}
+	if err := r.runClocks(ctx); err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 // lines is the order as a list of SKU quantities.
@@ -135,7 +156,6 @@ func (r *orderRun) reserve(ctx workflow.Context) error {
 	}).Get(ctx, &res); err != nil {
 		return err
 	}
-	system := Actor{Channel: order.ChannelSystem, Actor: "omni"}
 	if !res.Reserved {
 		r.o.Status = order.StatusRejected
 		r.event(ctx, system, order.EventRejected, map[string]any{"reason": "no_stock", "short_skus": res.Short})
@@ -242,6 +262,7 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 	r.o.Pickup.Code = code
 	r.o.Pickup.ReadyAt = &now
 	r.o.Pickup.ExpiresAt = &expires
+	r.remindAt = now.Add(r.policy.PickupReminder)
 	r.event(ctx, req.Actor, order.EventReadyForCollection, map[string]any{"store_id": r.o.Pickup.StoreID, "expires_at": expires})
 	if err := r.project(ctx); err != nil {
 		return order.Order{}, err

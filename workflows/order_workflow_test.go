@@ -58,6 +58,11 @@ func (f *fakes) Reserve(_ context.Context, _, _, _ string, lines []order.LineQty
 func (f *fakes) Release(_ context.Context, _, _, _ string, lines []order.LineQty) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if lines == nil { // everything the order still holds
+		for sku, n := range f.held {
+			lines = append(lines, order.LineQty{SKU: sku, Quantity: n})
+		}
+	}
 	for _, l := range lines {
 		f.held[l.SKU] -= l.Quantity
 		f.released[l.SKU] += l.Quantity
@@ -132,7 +137,7 @@ func (f *fakes) eventTypes() []string {
 	return out
 }
 
-var policy = workflows.Policy{PickDeadline: 4 * time.Hour, PickupHold: 120 * time.Hour,
+var policy = workflows.Policy{PickDeadline: 4 * time.Hour, PickupHold: 120 * time.Hour, PickupExtension: 48 * time.Hour,
 	PickupReminder: 72 * time.Hour, ReturnWindow: 720 * time.Hour}
 
 func placedOrder() order.Order {
@@ -144,6 +149,7 @@ func placedOrder() order.Order {
 		Pickup:     order.Pickup{StoreID: "store-001"},
 		Payments:   []order.Payment{{Method: "card", Reference: "psp-1", Authorized: 2500}},
 		Version:    1,
+		CreatedAt:  testStart,
 	}
 }
 
@@ -191,6 +197,7 @@ func (h *harness) update(at time.Duration, name string, arg any) *outcome {
 // order left waiting, when the test's callbacks are done.
 func (h *harness) run(o order.Order) {
 	h.env.SetTestTimeout(10 * time.Second)
+	h.env.SetStartTime(testStart)
 	h.env.ExecuteWorkflow(workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: policy})
 }
 
@@ -386,3 +393,6 @@ func TestPartialCollection(t *testing.T) {
 		"collected", "payment_captured", "collected", "payment_captured"}, h.f.eventTypes())
 	checkProjection(t, h.f)
 }
+
+// testStart is when test orders are placed and their workflows start.
+var testStart = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

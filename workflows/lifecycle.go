@@ -1,0 +1,227 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/omni-retail/omni/activities"
+	"github.com/omni-retail/omni/internal/order"
+)
+
+// Timeline events of the lifecycle's exceptions.
+const (
+	EventPickOverdue       = "pick_overdue"
+	EventPickupReminder    = "pickup_reminder_sent"
+	EventPickupExtended    = "pickup_extended"
+	EventExpired           = "expired"
+	EventCancelled         = "cancelled"
+	EventStockReleased     = "stock_released"
+	EventPickTaskWithdrawn = "pick_task_withdrawn"
+)
+
+// CancelRequest asks for the order to be cancelled.
+type CancelRequest struct {
+	Actor
+	Reason string `json:"reason"`
+}
+
+// ExtendPickupRequest asks for the pickup hold to be extended (once).
+type ExtendPickupRequest struct {
+	Actor
+}
+
+// runClocks runs the business clocks until the order's lifecycle ends: the
+// store's pick deadline, the customer's reminder and the end of the pickup
+// hold. Each is a durable timer; a state change or an extension re-arms them.
+func (r *orderRun) runClocks(ctx workflow.Context) error {
+	for !r.done {
+		status, expires := r.o.Status, r.o.Pickup.ExpiresAt
+		changed := func() bool {
+			return r.done || r.o.Status != status || r.o.Pickup.ExpiresAt != expires
+		}
+		now := workflow.Now(ctx)
+		var next time.Time
+		var fire func(workflow.Context) error
+		switch status {
+		case order.StatusAwaitingPick:
+			if !r.pickReminded && r.policy.PickDeadline > 0 {
+				next, fire = r.o.CreatedAt.Add(r.policy.PickDeadline), r.pickOverdue
+			}
+		case order.StatusReadyForCollection, order.StatusPartiallyCollected:
+			if !r.pickupReminded && r.remindAt.Before(*expires) {
+				next, fire = r.remindAt, r.remindPickup
+			} else {
+				next, fire = *expires, r.expire
+			}
+		}
+		if fire == nil {
+			if err := workflow.Await(ctx, changed); err != nil {
+				return err
+			}
+			continue
+		}
+		if wait := next.Sub(now); wait > 0 {
+			ok, err := workflow.AwaitWithTimeout(ctx, wait, changed)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue // the order moved on; re-arm for its new state
+			}
+		}
+		// A handler may be half-way through its activities: let it finish, then
+		// act only if the order is still where the clock found it.
+		if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+			return err
+		}
+		if changed() {
+			continue
+		}
+		r.busy = true
+		err := fire(ctx)
+		r.busy = false
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var system = Actor{Channel: order.ChannelSystem, Actor: "omni"}
+
+func (r *orderRun) pickOverdue(ctx workflow.Context) error {
+	r.pickReminded = true
+	r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": r.o.Fulfilment.StoreID,
+		"deadline": r.o.CreatedAt.Add(r.policy.PickDeadline)})
+	return r.project(ctx)
+}
+
+func (r *orderRun) remindPickup(ctx workflow.Context) error {
+	r.pickupReminded = true
+	r.event(ctx, system, EventPickupReminder, map[string]any{"expires_at": r.o.Pickup.ExpiresAt})
+	if err := r.project(ctx); err != nil {
+		return err
+	}
+	return r.notify(ctx, "reminder", map[string]any{"store_id": r.o.Pickup.StoreID, "expires_at": r.o.Pickup.ExpiresAt})
+}
+
+// expire ends an order that was not collected in time: what is still held goes
+// back to the store's available stock, the open authorisation is voided and
+// the customer is told.
+func (r *orderRun) expire(ctx workflow.Context) error {
+	if err := r.releaseHeld(ctx, "expire"); err != nil {
+		return err
+	}
+	if err := r.voidOpen(ctx, "expire"); err != nil {
+		return err
+	}
+	r.o.Status = order.StatusExpired
+	r.event(ctx, system, EventExpired, map[string]any{"expired_at": r.o.Pickup.ExpiresAt})
+	if err := r.project(ctx); err != nil {
+		return err
+	}
+	r.done = true
+	return r.notify(ctx, "expired", nil)
+}
+
+// releaseHeld releases all stock the order still holds at its store.
+func (r *orderRun) releaseHeld(ctx workflow.Context, step string) error {
+	held := r.lines(func(l order.Line) int64 {
+		if r.o.Status == order.StatusAwaitingPick || r.o.Status == order.StatusPlaced {
+			return l.Quantity
+		}
+		return l.Picked - l.Collected
+	})
+	if len(held) == 0 {
+		return nil
+	}
+	if err := workflow.ExecuteLocalActivity(ctx, a.Release, activities.StockInput{
+		Key: r.key(step + "-release"), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID,
+	}).Get(ctx, nil); err != nil {
+		return err
+	}
+	r.event(ctx, system, EventStockReleased, map[string]any{"store_id": r.o.Fulfilment.StoreID, "lines": held})
+	return nil
+}
+
+func (r *orderRun) validateCancel(ctx workflow.Context, req CancelRequest) error {
+	switch r.o.Status {
+	case order.StatusPlaced, order.StatusAwaitingPick, order.StatusReadyForCollection:
+		return nil
+	case order.StatusPartiallyCollected, order.StatusCollected, order.StatusPartiallyReturned, order.StatusReturned:
+		return reject(order.KindConflict, "already_collected",
+			"the order is %s: goods have been handed over, so take them back as a return instead", r.o.Status)
+	}
+	return reject(order.KindConflict, "order_closed", "the order is already %s", r.o.Status)
+}
+
+// cancel is a saga of idempotent steps: withdraw the pick task, release the
+// stock, void the authorisation, record and tell. A worker that dies half-way
+// replays the steps done and carries on with the rest.
+func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
+	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+		return order.Order{}, err
+	}
+	if err := r.validateCancel(ctx, req); err != nil {
+		return order.Order{}, err // the order moved on while this request waited
+	}
+	r.busy = true
+	defer func() { r.busy = false }()
+
+	if r.o.Status == order.StatusAwaitingPick {
+		if err := workflow.ExecuteLocalActivity(ctx, a.ClosePickTask, activities.PickTaskInput{OrderID: r.o.ID, Status: "cancelled"}).Get(ctx, nil); err != nil {
+			return order.Order{}, err
+		}
+		r.event(ctx, system, EventPickTaskWithdrawn, map[string]any{"store_id": r.o.Fulfilment.StoreID})
+	}
+	if err := r.releaseHeld(ctx, "cancel"); err != nil {
+		return order.Order{}, err
+	}
+	if err := r.voidOpen(ctx, "cancel"); err != nil {
+		return order.Order{}, err
+	}
+	r.o.Status = order.StatusCancelled
+	r.event(ctx, req.Actor, EventCancelled, map[string]any{"reason": req.Reason})
+	if err := r.project(ctx); err != nil {
+		return order.Order{}, err
+	}
+	r.done = true
+	if err := r.notify(ctx, "cancelled", map[string]any{"reason": req.Reason}); err != nil {
+		return order.Order{}, err
+	}
+	return r.o, nil
+}
+
+func (r *orderRun) validateExtendPickup(ctx workflow.Context, req ExtendPickupRequest) error {
+	if r.o.Status != order.StatusReadyForCollection && r.o.Status != order.StatusPartiallyCollected {
+		return reject(order.KindConflict, "not_ready", "the order is %s, not waiting for collection", r.o.Status)
+	}
+	if r.extended {
+		return reject(order.KindConflict, "already_extended", "the pickup hold has already been extended once")
+	}
+	return nil
+}
+
+// extendPickup holds the order for PickupExtension longer, once. The reminder
+// is sent again before the new end.
+func (r *orderRun) extendPickup(ctx workflow.Context, req ExtendPickupRequest) (order.Order, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
+	r.busy = true
+	defer func() { r.busy = false }()
+	r.extended = true
+	expires := r.o.Pickup.ExpiresAt.Add(r.policy.PickupExtension)
+	r.o.Pickup.ExpiresAt = &expires
+	// Remind again, as long before the new end as the first reminder came before the old one.
+	r.pickupReminded = false
+	r.remindAt = expires.Add(r.policy.PickupReminder - r.policy.PickupHold)
+	r.event(ctx, req.Actor, EventPickupExtended, map[string]any{"expires_at": expires})
+	if err := r.project(ctx); err != nil {
+		return order.Order{}, err
+	}
+	if err := r.notify(ctx, "pickup_extended", map[string]any{"expires_at": expires}); err != nil {
+		return order.Order{}, err
+	}
+	return r.o, nil
+}
