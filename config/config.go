@@ -76,8 +76,9 @@ type Pick struct {
 
 // Pickup holds the collection clocks.
 type Pickup struct {
-	Hold     time.Duration `mapstructure:"hold"`
-	Reminder time.Duration `mapstructure:"reminder"`
+	Hold      time.Duration `mapstructure:"hold"`
+	Reminder  time.Duration `mapstructure:"reminder"`
+	Extension time.Duration `mapstructure:"extension"`
 }
 
 // Returns holds the return clocks.
@@ -175,6 +176,7 @@ func (c *Config) Validate() error {
 	positive("pick.deadline", c.Pick.Deadline)
 	positive("pickup.hold", c.Pickup.Hold)
 	positive("pickup.reminder", c.Pickup.Reminder)
+	positive("pickup.extension", c.Pickup.Extension)
 	if c.Pickup.Reminder >= c.Pickup.Hold && c.Pickup.Hold > 0 {
 		bad("pickup.reminder", "must come before the end of the hold (%s), got %s", c.Pickup.Hold, c.Pickup.Reminder)
 	}

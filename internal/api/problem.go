@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/omni-retail/omni/internal/order"
@@ -88,7 +89,8 @@ func problemFor(err error) Problem {
 		return Problem{Type: problemTypePrefix + "order_closed", Title: http.StatusText(http.StatusConflict),
 			Status: http.StatusConflict, Detail: "the order's lifecycle has ended; it cannot be changed this way"}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	var updateTimeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updateTimeout) {
 		return Problem{Type: problemTypePrefix + "timeout", Title: http.StatusText(http.StatusServiceUnavailable),
 			Status: http.StatusServiceUnavailable, Detail: "the order did not answer in time; retry the request"}
 	}

@@ -52,6 +52,8 @@ func New(o Options) *Server {
 	v1.POST("/orders", s.placeOrder)
 	v1.GET("/orders/:id", s.getOrder)
 	v1.GET("/orders/:id/events", s.getEvents)
+	v1.POST("/orders/:id/cancel", s.cancelOrder)
+	v1.POST("/orders/:id/extend-pickup", s.extendPickup)
 	v1.GET("/stores/:store_id/orders", s.storeQueue)
 	v1.POST("/stores/:store_id/orders/:id/pick", s.pick)
 	v1.POST("/stores/:store_id/orders/:id/collect", s.collect)

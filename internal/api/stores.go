@@ -1,7 +1,10 @@
 package api
 
 import (
+	"errors"
+
 	"context"
+	"go.temporal.io/api/serviceerror"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -129,6 +132,16 @@ func (s *Server) checkOrderStore(ctx context.Context, storeID, orderID string) e
 // update runs an Update on the order's workflow and answers with the order as
 // the store may see it (without the pickup code).
 func (s *Server) update(c echo.Context, orderID, name string, arg any) error {
+	o, err := s.runUpdate(c, orderID, name, arg)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o.WithoutPickupCode())
+}
+
+// runUpdate runs an Update on the order's workflow and waits for its result,
+// which the workflow returns only after the projection is written.
+func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order.Order, error) {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.timeout)
 	defer cancel()
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -137,27 +150,23 @@ func (s *Server) update(c echo.Context, orderID, name string, arg any) error {
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	if err != nil {
-		return err
-	}
 	var o order.Order
-	if err := h.Get(ctx, &o); err != nil {
-		return err
+	if err == nil {
+		err = h.Get(ctx, &o)
 	}
-	return c.JSON(http.StatusOK, o.WithoutPickupCode())
+	var closed *serviceerror.NotFound
+	if errors.As(err, &closed) {
+		// The workflow has ended: say in which state the order ended.
+		if stored, lookupErr := s.db.Order(c.Request().Context(), orderID); lookupErr == nil {
+			return o, order.Errorf(order.KindConflict, "order_closed", "the order is %s; it can no longer be changed", stored.Status)
+		}
+	}
+	return o, err
 }
 
-// actorOf reads who is acting from the Omni-Channel and Omni-Actor headers,
-// defaulting to the store's POS.
+// actorOf reads who is acting at a store, defaulting to the store's POS.
 func actorOf(c echo.Context, storeID string) workflows.Actor {
-	a := workflows.Actor{Channel: c.Request().Header.Get("Omni-Channel"), Actor: c.Request().Header.Get("Omni-Actor")}
-	if !order.ValidChannel(a.Channel) {
-		a.Channel = order.ChannelPOS
-	}
-	if a.Actor == "" || len(a.Actor) > 100 {
-		a.Actor = "store:" + storeID
-	}
-	return a
+	return channelActor(c, order.ChannelPOS, "store:"+storeID)
 }
 
 type stockBody struct {

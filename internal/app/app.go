@@ -212,10 +212,11 @@ func (l notificationLedger) Record(ctx context.Context, n activities.Notificatio
 // PolicyOf reads the business clocks from the configuration.
 func PolicyOf(cfg *config.Config) workflows.Policy {
 	return workflows.Policy{
-		PickDeadline:   cfg.Pick.Deadline,
-		PickupHold:     cfg.Pickup.Hold,
-		PickupReminder: cfg.Pickup.Reminder,
-		ReturnWindow:   cfg.Returns.Window,
+		PickDeadline:    cfg.Pick.Deadline,
+		PickupHold:      cfg.Pickup.Hold,
+		PickupReminder:  cfg.Pickup.Reminder,
+		PickupExtension: cfg.Pickup.Extension,
+		ReturnWindow:    cfg.Returns.Window,
 	}
 }
 

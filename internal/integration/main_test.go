@@ -24,6 +24,9 @@ var (
 	baseURL string
 	omni    *app.App
 	dbURL   string
+	// clocksURL is a second Omni on the same Temporal and database whose
+	// business clocks run in seconds, for the timer-driven tests.
+	clocksURL string
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +60,24 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	baseURL = "http://" + omni.APIAddr()
+
+	fast := testConfig(dataDir, "127.0.0.1:0", "")
+	fast.Temporal.Address = omni.TemporalAddr()
+	fast.Temporal.TaskQueue = "omni-it-clocks"
+	fast.Pick.Deadline = 2 * time.Second
+	fast.Pickup.Hold = 5 * time.Second
+	fast.Pickup.Reminder = 2 * time.Second
+	fast.Pickup.Extension = 3 * time.Second
+	clocks, err := app.Start(ctx, fast, app.Parts{API: true, Worker: true}, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start second omni:", err)
+		omni.Stop()
+		return 1
+	}
+	clocksURL = "http://" + clocks.APIAddr()
+
 	code := m.Run()
+	clocks.Stop()
 	omni.Stop()
 	if err := postgres.DropDatabase(ctx, dbURL); err != nil {
 		fmt.Fprintln(os.Stderr, "drop test database:", err)
