@@ -225,3 +225,42 @@ func (r *orderRun) extendPickup(ctx workflow.Context, req ExtendPickupRequest) (
 	}
 	return r.o, nil
 }
+
+// SignalPickupCodeLocked tells the order that handovers are refused for a
+// while after too many wrong pickup codes, so the timeline shows it.
+const SignalPickupCodeLocked = "pickup_code_locked"
+
+// EventPickupCodeLocked is the timeline event of a pickup-code lockout.
+const EventPickupCodeLocked = "pickup_code_locked"
+
+// PickupCodeLocked is the signal's payload.
+type PickupCodeLocked struct {
+	Actor
+	Attempts int       `json:"attempts"`
+	Until    time.Time `json:"until"`
+}
+
+// recordLockouts records each lockout signal on the timeline, one at a time
+// and never in the middle of a handler's activities.
+func (r *orderRun) recordLockouts(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var sig PickupCodeLocked
+			ch.Receive(ctx, &sig)
+			if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+				return
+			}
+			if r.done {
+				continue
+			}
+			r.busy = true
+			r.event(ctx, sig.Actor, EventPickupCodeLocked, map[string]any{"attempts": sig.Attempts, "until": sig.Until})
+			err := r.project(ctx)
+			r.busy = false
+			if err != nil {
+				workflow.GetLogger(ctx).Error("project pickup code lockout", "error", err)
+			}
+		}
+	})
+}

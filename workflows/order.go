@@ -125,6 +125,8 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 		return err
 	}
 
+	r.recordLockouts(ctx)
+
 	r.busy = true
 	err := r.reserve(ctx)
 	r.busy = false

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"time"
+
 	"errors"
+	"go.temporal.io/sdk/temporal"
 
 	"context"
 	"go.temporal.io/api/serviceerror"
@@ -91,9 +94,55 @@ func (s *Server) collect(c echo.Context) error {
 	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
 		return err
 	}
-	req := workflows.CollectRequest{Actor: actorOf(c, storeID), StoreID: storeID, PickupCode: body.PickupCode,
+	ctx := c.Request().Context()
+	until, err := s.db.PickupCodeLockedUntil(ctx, id, PickupCodeAttempts, PickupCodeLockout)
+	if err != nil {
+		return err
+	}
+	if wait := time.Until(until); wait > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return &badRequest{code: "pickup_code_locked", status: http.StatusTooManyRequests,
+			detail: "too many wrong pickup codes for this order; handover is refused until " + until.UTC().Format(time.RFC3339)}
+	}
+	actor := actorOf(c, storeID)
+	req := workflows.CollectRequest{Actor: actor, StoreID: storeID, PickupCode: body.PickupCode,
 		Lines: body.Lines, CollectedBy: body.CollectedBy}
-	return s.update(c, id, workflows.UpdateCollect, req)
+	err = s.update(c, id, workflows.UpdateCollect, req)
+	if de, ok := order.AsError(asDomain(err)); ok && de.Code == "wrong_pickup_code" {
+		n, recErr := s.db.RecordPickupCodeFailure(ctx, id, storeID, PickupCodeLockout)
+		if recErr != nil {
+			s.log.Error("record wrong pickup code", "order_id", id, "error", recErr)
+		} else if n == PickupCodeAttempts {
+			// Put the lockout on the order's timeline, where every channel sees it.
+			if sigErr := s.temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.SignalPickupCodeLocked,
+				workflows.PickupCodeLocked{Actor: actor, Attempts: n, Until: time.Now().Add(PickupCodeLockout).UTC()}); sigErr != nil {
+				s.log.Warn("record pickup code lockout on the timeline", "order_id", id, "error", sigErr)
+			}
+		}
+	}
+	return err
+}
+
+// Pickup-code guessing limits: PickupCodeAttempts wrong codes within
+// PickupCodeLockout refuse further handovers until the oldest leaves the window.
+const (
+	PickupCodeAttempts = 5
+	PickupCodeLockout  = 15 * time.Minute
+)
+
+// asDomain returns the domain error carried by err, from the API or from a
+// workflow's application error.
+func asDomain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if kind, code, ok := order.ParseType(appErr.Type()); ok {
+			return &order.Error{Kind: kind, Code: code, Detail: appErr.Message()}
+		}
+	}
+	return err
 }
 
 func checkLines(lines []order.LineQty, minQty int64) error {

@@ -115,3 +115,33 @@ func TestExtendPickupOnceAndPickOverdue(t *testing.T) {
 	c.waitStatus(id, "expired")
 	require.Equal(t, stock{OnHand: 4, Reserved: 0, Available: 4}, c.stock(store, sku))
 }
+
+func TestPickupCodeGuessingLocksHandover(t *testing.T) {
+	t.Parallel()
+	c := newAPI(t)
+	sku := unique("SKU")
+	c.setStock(store, sku, 2)
+	id := c.place(orderBody("", store, line(sku, 1, 999)))
+	c.waitStatus(id, "awaiting_pick")
+	require.Equal(t, http.StatusOK, c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/pick",
+		map[string]any{"lines": []any{map[string]any{"sku": sku, "quantity": 1}}}).Status)
+	code := c.order(id).Pickup.Code
+	for i := range 5 {
+		guess := wrongCode(code)
+		guess = guess[:7] + string("23456"[i])
+		if guess == code {
+			guess = wrongCode(code)
+		}
+		require.Equal(t, "wrong_pickup_code", problem(t, c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
+			map[string]any{"pickup_code": guess}), http.StatusForbidden))
+	}
+	r := c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect", map[string]any{"pickup_code": code})
+	require.Equal(t, "pickup_code_locked", problem(t, r, http.StatusTooManyRequests), "even the right code waits out the lockout")
+	require.NotEmpty(t, r.Header.Get("Retry-After"))
+	require.Equal(t, "ready_for_collection", c.order(id).Status)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(c.eventTypes(id), "pickup_code_locked") {
+		require.True(t, time.Now().Before(deadline), "the lockout is recorded on the timeline")
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omni-retail/omni/internal/order"
@@ -35,3 +36,5 @@ func translate(err error) error {
 	}
 	return err
 }
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
