@@ -20,7 +20,7 @@ type Inventory interface {
 // StoreTasks is the store's pick queue.
 type StoreTasks interface {
 	OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error
-	ClosePickTask(ctx context.Context, orderID, status string) error
+	ClosePickTask(ctx context.Context, orderID, storeID, status string) error
 }
 
 // Payments moves money against an order's authorisation.
@@ -117,7 +117,7 @@ func (a *Activities) OpenPickTask(ctx context.Context, in PickTaskInput) error {
 
 // ClosePickTask takes the order off the pick queue with a final status.
 func (a *Activities) ClosePickTask(ctx context.Context, in PickTaskInput) error {
-	return wrap(a.Stores.ClosePickTask(ctx, in.OrderID, in.Status))
+	return wrap(a.Stores.ClosePickTask(ctx, in.OrderID, in.StoreID, in.Status))
 }
 
 // PaymentInput moves Amount of an order's payment.

@@ -5,12 +5,15 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +32,7 @@ type Config struct {
 	Pick     Pick     `mapstructure:"pick"`
 	Pickup   Pickup   `mapstructure:"pickup"`
 	Returns  Returns  `mapstructure:"returns"`
+	Reassign Reassign `mapstructure:"reassign"`
 	Stores   []Store  `mapstructure:"stores"`
 	Log      Log      `mapstructure:"log"`
 }
@@ -71,7 +75,16 @@ type TLS struct {
 
 // Pick holds the store's picking clocks.
 type Pick struct {
-	Deadline time.Duration `mapstructure:"deadline"`
+	Deadline             time.Duration `mapstructure:"deadline"`
+	Escalation           time.Duration `mapstructure:"escalation"`
+	ReassignOnEscalation bool          `mapstructure:"reassign_on_escalation"`
+}
+
+// Reassign says where an order goes when its store cannot fulfil it.
+type Reassign struct {
+	// Order is "distance" (nearest store first, by the stores' coordinates)
+	// or "list" (the order of the stores list).
+	Order string `mapstructure:"order"`
 }
 
 // Pickup holds the collection clocks.
@@ -90,6 +103,9 @@ type Returns struct {
 type Store struct {
 	ID   string `mapstructure:"id"`
 	Name string `mapstructure:"name"`
+	// Lat and Lon place the store, for reassignment by distance. Optional.
+	Lat *float64 `mapstructure:"lat"`
+	Lon *float64 `mapstructure:"lon"`
 }
 
 // Log configures the process logger.
@@ -174,6 +190,14 @@ func (c *Config) Validate() error {
 		bad("temporal.tls.cert_file", "cert_file and key_file go together")
 	}
 	positive("pick.deadline", c.Pick.Deadline)
+	if c.Pick.Escalation <= c.Pick.Deadline {
+		bad("pick.escalation", "must come after pick.deadline (%s), got %s", c.Pick.Deadline, c.Pick.Escalation)
+	}
+	switch c.Reassign.Order {
+	case "distance", "list":
+	default:
+		bad("reassign.order", "want distance or list, got %q", c.Reassign.Order)
+	}
 	positive("pickup.hold", c.Pickup.Hold)
 	positive("pickup.reminder", c.Pickup.Reminder)
 	positive("pickup.extension", c.Pickup.Extension)
@@ -190,6 +214,15 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("stores[%d].id", i), "duplicate store id %q", s.ID)
 		}
 		seen[s.ID] = true
+		if (s.Lat == nil) != (s.Lon == nil) {
+			bad(fmt.Sprintf("stores[%d].lat", i), "lat and lon go together")
+		}
+		if s.Lat != nil && (*s.Lat < -90 || *s.Lat > 90) {
+			bad(fmt.Sprintf("stores[%d].lat", i), "want -90 to 90, got %v", *s.Lat)
+		}
+		if s.Lon != nil && (*s.Lon < -180 || *s.Lon > 180) {
+			bad(fmt.Sprintf("stores[%d].lon", i), "want -180 to 180, got %v", *s.Lon)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -197,4 +230,43 @@ func (c *Config) Validate() error {
 		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
 	return errors.Join(errs...)
+}
+
+// ReassignOrder lists the stores an order of storeID may move to when that
+// store cannot fulfil it, in order of preference: by great-circle distance
+// from storeID when reassign.order is "distance" (stores without coordinates
+// come last), else in the order of the stores list.
+func (c *Config) ReassignOrder(storeID string) []string {
+	var from *Store
+	others := make([]Store, 0, len(c.Stores))
+	for i, s := range c.Stores {
+		if s.ID == storeID {
+			from = &c.Stores[i]
+		} else {
+			others = append(others, s)
+		}
+	}
+	if c.Reassign.Order == "distance" && from != nil && from.Lat != nil {
+		dist := func(s Store) float64 {
+			if s.Lat == nil {
+				return math.Inf(1)
+			}
+			return haversineKm(*from.Lat, *from.Lon, *s.Lat, *s.Lon)
+		}
+		slices.SortStableFunc(others, func(a, b Store) int { return cmp.Compare(dist(a), dist(b)) })
+	}
+	ids := make([]string, len(others))
+	for i, s := range others {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// haversineKm is the great-circle distance between two points, in kilometres.
+func haversineKm(lat1, lon1, lat2, lon2 float64) float64 {
+	const earthRadiusKm = 6371
+	rad := func(d float64) float64 { return d * math.Pi / 180 }
+	dLat, dLon := rad(lat2-lat1), rad(lon2-lon1)
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(rad(lat1))*math.Cos(rad(lat2))*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadiusKm * math.Asin(math.Sqrt(h))
 }

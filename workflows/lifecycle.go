@@ -18,6 +18,12 @@ const (
 	EventCancelled         = "cancelled"
 	EventStockReleased     = "stock_released"
 	EventPickTaskWithdrawn = "pick_task_withdrawn"
+	EventPickEscalated     = "pick_escalated"
+	EventNoStock           = "no_stock"
+	EventStoreRejected     = "store_rejected"
+	EventReassigned        = "reassigned"
+	EventPriceAdjusted     = "price_adjusted"
+	EventLinesRefused      = "lines_refused"
 )
 
 // CancelRequest asks for the order to be cancelled.
@@ -36,17 +42,20 @@ type ExtendPickupRequest struct {
 // hold. Each is a durable timer; a state change or an extension re-arms them.
 func (r *orderRun) runClocks(ctx workflow.Context) error {
 	for !r.done {
-		status, expires := r.o.Status, r.o.Pickup.ExpiresAt
+		status, expires, store := r.o.Status, r.o.Pickup.ExpiresAt, r.o.Fulfilment.StoreID
 		changed := func() bool {
-			return r.done || r.o.Status != status || r.o.Pickup.ExpiresAt != expires
+			return r.done || r.o.Status != status || r.o.Pickup.ExpiresAt != expires || r.o.Fulfilment.StoreID != store
 		}
 		now := workflow.Now(ctx)
 		var next time.Time
 		var fire func(workflow.Context) error
 		switch status {
 		case order.StatusAwaitingPick:
-			if !r.pickReminded && r.policy.PickDeadline > 0 {
-				next, fire = r.o.CreatedAt.Add(r.policy.PickDeadline), r.pickOverdue
+			switch {
+			case !r.pickReminded && r.policy.PickDeadline > 0:
+				next, fire = r.assignedAt.Add(r.policy.PickDeadline), r.pickOverdue
+			case !r.escalated && r.policy.PickEscalation > 0:
+				next, fire = r.assignedAt.Add(r.policy.PickEscalation), r.escalate
 			}
 		case order.StatusReadyForCollection, order.StatusPartiallyCollected:
 			if !r.pickupReminded && r.remindAt.Before(*expires) {
@@ -93,7 +102,7 @@ var system = Actor{Channel: order.ChannelSystem, Actor: "omni"}
 func (r *orderRun) pickOverdue(ctx workflow.Context) error {
 	r.pickReminded = true
 	r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": r.o.Fulfilment.StoreID,
-		"deadline": r.o.CreatedAt.Add(r.policy.PickDeadline)})
+		"deadline": r.assignedAt.Add(r.policy.PickDeadline)})
 	return r.project(ctx)
 }
 
@@ -110,6 +119,8 @@ func (r *orderRun) remindPickup(ctx workflow.Context) error {
 // back to the store's available stock, the open authorisation is voided and
 // the customer is told.
 func (r *orderRun) expire(ctx workflow.Context) error {
+	r.durable = true
+	defer func() { r.durable = false }()
 	if err := r.releaseHeld(ctx, "expire"); err != nil {
 		return err
 	}
@@ -131,14 +142,14 @@ func (r *orderRun) releaseHeld(ctx workflow.Context, step string) error {
 		if r.o.Status == order.StatusAwaitingPick || r.o.Status == order.StatusPlaced {
 			return l.Quantity
 		}
-		return l.Picked - l.Collected
+		return l.Held()
 	})
 	if len(held) == 0 {
 		return nil
 	}
-	if err := workflow.ExecuteLocalActivity(ctx, a.Release, activities.StockInput{
-		Key: r.key(step + "-release"), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID,
-	}).Get(ctx, nil); err != nil {
+	if err := r.exec(ctx, a.Release, activities.StockInput{
+		Key: r.key(step + "-release-" + r.o.Fulfilment.StoreID), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID,
+	}, nil); err != nil {
 		return err
 	}
 	r.event(ctx, system, EventStockReleased, map[string]any{"store_id": r.o.Fulfilment.StoreID, "lines": held})
@@ -160,18 +171,19 @@ func (r *orderRun) validateCancel(ctx workflow.Context, req CancelRequest) error
 // stock, void the authorisation, record and tell. A worker that dies half-way
 // replays the steps done and carries on with the rest.
 func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order, error) {
-	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
 	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
 		return order.Order{}, err
 	}
 	if err := r.validateCancel(ctx, req); err != nil {
 		return order.Order{}, err // the order moved on while this request waited
 	}
-	r.busy = true
-	defer func() { r.busy = false }()
+	r.busy, r.durable = true, true
+	defer func() { r.busy, r.durable = false, false }()
 
 	if r.o.Status == order.StatusAwaitingPick {
-		if err := workflow.ExecuteLocalActivity(ctx, a.ClosePickTask, activities.PickTaskInput{OrderID: r.o.ID, Status: "cancelled"}).Get(ctx, nil); err != nil {
+		if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
+			OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Status: "cancelled",
+		}, nil); err != nil {
 			return order.Order{}, err
 		}
 		r.event(ctx, system, EventPickTaskWithdrawn, map[string]any{"store_id": r.o.Fulfilment.StoreID})
@@ -195,6 +207,9 @@ func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order,
 }
 
 func (r *orderRun) validateExtendPickup(ctx workflow.Context, req ExtendPickupRequest) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
 	if r.o.Status != order.StatusReadyForCollection && r.o.Status != order.StatusPartiallyCollected {
 		return reject(order.KindConflict, "not_ready", "the order is %s, not waiting for collection", r.o.Status)
 	}
@@ -207,7 +222,6 @@ func (r *orderRun) validateExtendPickup(ctx workflow.Context, req ExtendPickupRe
 // extendPickup holds the order for PickupExtension longer, once. The reminder
 // is sent again before the new end.
 func (r *orderRun) extendPickup(ctx workflow.Context, req ExtendPickupRequest) (order.Order, error) {
-	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
 	r.busy = true
 	defer func() { r.busy = false }()
 	r.extended = true

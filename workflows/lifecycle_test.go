@@ -86,7 +86,7 @@ func TestNoShowExpires(t *testing.T) {
 	require.True(t, h.env.IsWorkflowCompleted())
 	got := h.f.last()
 	require.Equal(t, order.StatusExpired, got.Status)
-	require.Equal(t, []string{"ready", "reminder", "expired"}, h.f.notified)
+	require.Equal(t, []string{"short_picked", "ready", "reminder", "expired"}, h.f.notified)
 	require.Equal(t, map[string]int64{"A": 0, "B": 0}, h.f.held, "stock goes back to the store")
 	require.EqualValues(t, 2500, h.f.voided, "the authorisation is voided")
 	require.Zero(t, h.f.captured)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -19,6 +20,7 @@ const (
 	UpdateCollect      = "collect"
 	UpdateCancel       = "cancel"
 	UpdateExtendPickup = "extend_pickup"
+	UpdateReject       = "reject"
 )
 
 // WorkflowID is the ID of an order's workflow.
@@ -32,6 +34,14 @@ type Policy struct {
 	// PickupExtension is how much longer one extension holds the order.
 	PickupExtension time.Duration `json:"pickup_extension"`
 	ReturnWindow    time.Duration `json:"return_window"`
+	// PickEscalation is the second pick limit: an order its store has not
+	// picked by then is escalated. Zero never escalates.
+	PickEscalation time.Duration `json:"pick_escalation"`
+	// ReassignOnEscalation moves an escalated order to the next store with stock.
+	ReassignOnEscalation bool `json:"reassign_on_escalation"`
+	// Reassign lists, in order of preference, the other stores the order may
+	// move to when its store cannot fulfil it.
+	Reassign []string `json:"reassign,omitempty"`
 }
 
 // OrderInput starts an order's workflow: the order as placed and its policy.
@@ -66,6 +76,15 @@ type CollectRequest struct {
 	PickupCode  string          `json:"pickup_code"`
 	Lines       []order.LineQty `json:"lines,omitempty"`
 	CollectedBy CollectedBy     `json:"collected_by"`
+	// Refused are lines the customer turns down at the counter.
+	Refused []RefusedLine `json:"refused,omitempty"`
+}
+
+// RefusedLine is a quantity of one SKU the customer will not take.
+type RefusedLine struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // pickupCodeAlphabet leaves out characters that are easily confused (0/O, 1/I/L).
@@ -84,7 +103,13 @@ type orderRun struct {
 	done    bool
 	collect int // handovers so far, for step keys
 
+	durable bool // the running handler is a saga: its steps are durable activities
+
+	tried      []string  // stores offered the order, its first store included
+	assignedAt time.Time // when the current store was given the order
+
 	pickReminded   bool // the store was reminded of the pick deadline
+	escalated      bool // the store missed the second pick limit
 	pickupReminded bool // the customer was reminded to collect
 	extended       bool // the pickup hold was extended (allowed once)
 	remindAt       time.Time
@@ -99,13 +124,23 @@ var (
 			MaximumInterval:    30 * time.Second,
 		},
 	}
+	// activityOptions are the options of durable steps: each is recorded in
+	// the workflow's history before it runs and retried until it succeeds.
+	activityOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	}
 	a *activities.Activities
 )
 
 // OrderWorkflow runs one collect-in-store order from placement to its end.
 func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
-	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1}
-	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
+	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1,
+		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt}
 
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePick, r.pick,
 		workflow.UpdateHandlerOptions{Validator: r.validatePick}); err != nil {
@@ -122,6 +157,10 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtendPickup, r.extendPickup,
 		workflow.UpdateHandlerOptions{Validator: r.validateExtendPickup}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, r.reject,
+		workflow.UpdateHandlerOptions{Validator: r.validateReject}); err != nil {
 		return err
 	}
 
@@ -150,38 +189,40 @@ func (r *orderRun) lines(qty func(order.Line) int64) []order.LineQty {
 	return out
 }
 
+// reserve holds the order's stock at its store and puts it in the store's
+// pick queue. A store without the stock hands the order on to the next one.
 func (r *orderRun) reserve(ctx workflow.Context) error {
-	ordered := r.lines(func(l order.Line) int64 { return l.Quantity })
+	store := r.o.Fulfilment.StoreID
 	var res activities.ReserveResult
-	if err := workflow.ExecuteLocalActivity(ctx, a.Reserve, activities.ReserveInput{
-		Key: r.key("reserve"), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Lines: ordered,
-	}).Get(ctx, &res); err != nil {
+	if err := r.exec(ctx, a.Reserve, activities.ReserveInput{
+		Key: r.key("reserve"), OrderID: r.o.ID, StoreID: store, Lines: r.ordered(),
+	}, &res); err != nil {
 		return err
 	}
 	if !res.Reserved {
-		r.o.Status = order.StatusRejected
-		r.event(ctx, system, order.EventRejected, map[string]any{"reason": "no_stock", "short_skus": res.Short})
-		if err := r.voidOpen(ctx, "reject"); err != nil {
-			return err
-		}
-		if err := r.project(ctx); err != nil {
-			return err
-		}
-		r.done = true
-		return r.notify(ctx, "rejected", nil)
+		r.event(ctx, system, EventNoStock, map[string]any{"store_id": store, "short_skus": res.Short})
+		return r.reassign(ctx, system, "no_stock")
 	}
-	if err := workflow.ExecuteLocalActivity(ctx, a.OpenPickTask, activities.PickTaskInput{
-		OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Lines: ordered,
-	}).Get(ctx, nil); err != nil {
+	if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
+		OrderID: r.o.ID, StoreID: store, Lines: r.ordered(),
+	}, nil); err != nil {
 		return err
 	}
 	r.o.Status = order.StatusAwaitingPick
-	r.event(ctx, system, order.EventReserved, map[string]any{"store_id": r.o.Fulfilment.StoreID})
-	r.event(ctx, system, order.EventPickRequested, map[string]any{"store_id": r.o.Fulfilment.StoreID})
+	r.event(ctx, system, order.EventReserved, map[string]any{"store_id": store})
+	r.event(ctx, system, order.EventPickRequested, map[string]any{"store_id": store})
 	return r.project(ctx)
 }
 
+// ordered is the order's lines as ordered.
+func (r *orderRun) ordered() []order.LineQty {
+	return r.lines(func(l order.Line) int64 { return l.Quantity })
+}
+
 func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
@@ -204,30 +245,32 @@ func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
 	return nil
 }
 
-// pick records what the store found. Whatever was not found is released back to
-// the store; an order where nothing was found is rejected. Otherwise the order
-// is ready for collection with a fresh pickup code.
+// pick records what the store found. Whatever was not found is released back
+// to the store and its authorisation voided, and the customer is told; the
+// order is ready for collection with a fresh pickup code. When nothing was
+// found the order is offered to the next store.
 func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, error) {
-	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
-	r.busy = true
-	defer func() { r.busy = false }()
-
 	found := map[string]int64{}
+	var total int64
 	for _, l := range req.Lines {
 		found[l.SKU] = l.Quantity
+		total += l.Quantity
 	}
-	var total int64
+	r.busy = true
+	r.durable = total == 0 // moving the order to another store is a saga
+	defer func() { r.busy, r.durable = false, false }()
+
 	for i := range r.o.Lines {
 		r.o.Lines[i].Picked = found[r.o.Lines[i].SKU]
-		total += r.o.Lines[i].Picked
 	}
+	store := r.o.Fulfilment.StoreID
 	missing := r.lines(func(l order.Line) int64 { return l.Quantity - l.Picked })
-	r.event(ctx, req.Actor, order.EventPicked, map[string]any{"lines": req.Lines, "short": len(missing) > 0})
+	r.event(ctx, req.Actor, order.EventPicked, map[string]any{"store_id": store, "lines": req.Lines, "short": len(missing) > 0})
 
 	if len(missing) > 0 {
-		if err := workflow.ExecuteLocalActivity(ctx, a.Release, activities.StockInput{
-			Key: r.key("pick-release"), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Lines: missing,
-		}).Get(ctx, nil); err != nil {
+		if err := r.exec(ctx, a.Release, activities.StockInput{
+			Key: r.key("pick-release-" + store), OrderID: r.o.ID, StoreID: store, Lines: missing,
+		}, nil); err != nil {
 			return order.Order{}, err
 		}
 	}
@@ -235,25 +278,24 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 	if total == 0 {
 		taskStatus = "rejected"
 	}
-	if err := workflow.ExecuteLocalActivity(ctx, a.ClosePickTask, activities.PickTaskInput{
-		OrderID: r.o.ID, Status: taskStatus,
-	}).Get(ctx, nil); err != nil {
+	if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
+		OrderID: r.o.ID, StoreID: store, Status: taskStatus,
+	}, nil); err != nil {
 		return order.Order{}, err
 	}
 
 	if total == 0 {
-		r.o.Status = order.StatusRejected
-		r.event(ctx, req.Actor, order.EventRejected, map[string]any{"reason": "nothing_found"})
-		if err := r.voidOpen(ctx, "reject"); err != nil {
+		if err := r.reassign(ctx, req.Actor, "nothing_found"); err != nil {
 			return order.Order{}, err
 		}
-		if err := r.project(ctx); err != nil {
-			return order.Order{}, err
-		}
-		r.done = true
-		return r.o.WithoutPickupCode(), r.notify(ctx, "rejected", nil)
+		return r.o.WithoutPickupCode(), nil
 	}
 
+	if len(missing) > 0 {
+		if err := r.shortPicked(ctx, missing); err != nil {
+			return order.Order{}, err
+		}
+	}
 	var code string
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return newPickupCode() }).Get(&code); err != nil {
 		return order.Order{}, err
@@ -275,7 +317,30 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 	return r.o.WithoutPickupCode(), nil
 }
 
+// shortPicked adjusts the price to what was found: the authorisation of the
+// missing lines is voided now, and the customer is told what is missing and
+// that they may collect the rest or cancel.
+func (r *orderRun) shortPicked(ctx workflow.Context, missing []order.LineQty) error {
+	var amount int64
+	for _, m := range missing {
+		amount += m.Quantity * r.o.Line(m.SKU).UnitPrice
+	}
+	if err := r.void(ctx, "short-pick", amount); err != nil {
+		return err
+	}
+	r.event(ctx, system, EventPriceAdjusted, map[string]any{
+		"missing": missing, "amount": -amount, "total": r.o.Total() - amount, "currency": r.o.Currency,
+	})
+	return r.notify(ctx, "short_picked", map[string]any{
+		"missing": missing, "total": r.o.Total() - amount, "currency": r.o.Currency,
+		"choices": []string{"collect", "cancel"},
+	})
+}
+
 func (r *orderRun) validateCollect(ctx workflow.Context, req CollectRequest) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
@@ -290,78 +355,145 @@ func (r *orderRun) validateCollect(ctx workflow.Context, req CollectRequest) err
 	default:
 		return reject(order.KindInvalid, "bad_relation", "collected_by.relation must be customer or nominee")
 	}
-	if req.CollectedBy.Relation == "nominee" && req.CollectedBy.Name == "" {
-		return reject(order.KindInvalid, "nominee_name", "collected_by.name is required for a nominee")
-	}
-	seen := map[string]bool{}
-	for i, l := range req.Lines {
-		line := r.o.Line(l.SKU)
-		switch {
-		case line == nil:
-			return reject(order.KindInvalid, "unknown_line", "lines[%d]: SKU %q is not on the order", i, l.SKU)
-		case seen[l.SKU]:
-			return reject(order.KindInvalid, "duplicate_line", "lines[%d]: SKU %q appears twice", i, l.SKU)
-		case l.Quantity < 1 || l.Quantity > line.Picked-line.Collected:
-			return reject(order.KindInvalid, "bad_quantity", "lines[%d]: %s can be handed over 1 to %d, asked %d",
-				i, l.SKU, line.Picked-line.Collected, l.Quantity)
+	if req.CollectedBy.Relation == "nominee" {
+		name := strings.TrimSpace(req.CollectedBy.Name)
+		if name == "" {
+			return reject(order.KindInvalid, "nominee_name", "collected_by.name is required for a nominee")
 		}
-		seen[l.SKU] = true
+		if n := r.o.Pickup.Nominee; n != nil && !strings.EqualFold(name, strings.TrimSpace(n.Name)) {
+			return reject(order.KindForbidden, "not_nominee", "the order names another person to collect it")
+		}
 	}
-	return nil
+	// What each line can still be handed over or refused.
+	open := map[string]int64{}
+	for _, l := range r.o.Lines {
+		open[l.SKU] = l.Held()
+	}
+	check := func(field string, lines []order.LineQty) error {
+		seen := map[string]bool{}
+		for i, l := range lines {
+			line := r.o.Line(l.SKU)
+			switch {
+			case line == nil:
+				return reject(order.KindInvalid, "unknown_line", "%s[%d]: SKU %q is not on the order", field, i, l.SKU)
+			case seen[l.SKU]:
+				return reject(order.KindInvalid, "duplicate_line", "%s[%d]: SKU %q appears twice", field, i, l.SKU)
+			case l.Quantity < 1 || l.Quantity > open[l.SKU]:
+				return reject(order.KindInvalid, "bad_quantity", "%s[%d]: %s can be handed over or refused 1 to %d, asked %d",
+					field, i, l.SKU, open[l.SKU], l.Quantity)
+			}
+			seen[l.SKU] = true
+			open[l.SKU] -= l.Quantity
+		}
+		return nil
+	}
+	if err := check("refused", refusedQty(req.Refused)); err != nil {
+		return err
+	}
+	return check("lines", req.Lines)
+}
+
+func refusedQty(refused []RefusedLine) []order.LineQty {
+	out := make([]order.LineQty, len(refused))
+	for i, l := range refused {
+		out[i] = order.LineQty{SKU: l.SKU, Quantity: l.Quantity}
+	}
+	return out
 }
 
 // collectHandler hands goods over: payment for them is captured and their stock
-// committed. When everything picked has been handed over, the order is collected
-// and any authorisation left over (for items not found) is voided.
+// committed. Lines the customer refuses go back to the store's stock and their
+// authorisation is voided. When nothing is left to hand over the order is
+// collected (or cancelled, if everything was refused) and any authorisation
+// left over is voided.
 func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (order.Order, error) {
-	ctx = workflow.WithLocalActivityOptions(ctx, localOptions)
 	r.busy = true
 	defer func() { r.busy = false }()
 	r.collect++
 	step := fmt.Sprintf("collect-%d", r.collect)
+	store := r.o.Fulfilment.StoreID
 
+	refused := refusedQty(req.Refused)
 	take := req.Lines
 	if len(take) == 0 {
-		take = r.lines(func(l order.Line) int64 { return l.Picked - l.Collected })
+		// Everything still held, except what is refused.
+		left := map[string]int64{}
+		for _, l := range refused {
+			left[l.SKU] = l.Quantity
+		}
+		take = r.lines(func(l order.Line) int64 { return l.Held() - left[l.SKU] })
 	}
+	by := req.CollectedBy
+	by.Name = strings.TrimSpace(by.Name)
+	if by.Relation == "" {
+		by.Relation = "customer"
+	}
+
+	if len(refused) > 0 {
+		if err := r.exec(ctx, a.Release, activities.StockInput{
+			Key: r.key(step + "-refused-release"), OrderID: r.o.ID, StoreID: store, Lines: refused,
+		}, nil); err != nil {
+			return order.Order{}, err
+		}
+		var amount int64
+		for _, l := range refused {
+			line := r.o.Line(l.SKU)
+			line.Refused += l.Quantity
+			amount += l.Quantity * line.UnitPrice
+		}
+		r.event(ctx, req.Actor, EventLinesRefused, map[string]any{"lines": req.Refused, "store_id": store, "amount": amount})
+		if err := r.void(ctx, step+"-refused", amount); err != nil {
+			return order.Order{}, err
+		}
+	}
+
 	var amount int64
 	for _, t := range take {
 		amount += t.Quantity * r.o.Line(t.SKU).UnitPrice
 	}
-	pay := &r.o.Payments[0]
-	if err := workflow.ExecuteLocalActivity(ctx, a.Capture, activities.PaymentInput{
-		Key: r.key(step + "-capture"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
-	}).Get(ctx, nil); err != nil {
-		return order.Order{}, err
+	if len(take) > 0 {
+		pay := &r.o.Payments[0]
+		if err := r.exec(ctx, a.Capture, activities.PaymentInput{
+			Key: r.key(step + "-capture"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
+		}, nil); err != nil {
+			return order.Order{}, err
+		}
+		pay.Captured += amount
+		if err := r.exec(ctx, a.Commit, activities.StockInput{
+			Key: r.key(step + "-commit"), OrderID: r.o.ID, StoreID: store, Lines: take,
+		}, nil); err != nil {
+			return order.Order{}, err
+		}
+		for _, t := range take {
+			r.o.Line(t.SKU).Collected += t.Quantity
+		}
 	}
-	pay.Captured += amount
-	if err := workflow.ExecuteLocalActivity(ctx, a.Commit, activities.StockInput{
-		Key: r.key(step + "-commit"), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Lines: take,
-	}).Get(ctx, nil); err != nil {
-		return order.Order{}, err
-	}
-	remaining := int64(0)
-	for _, t := range take {
-		r.o.Line(t.SKU).Collected += t.Quantity
-	}
+	var remaining, collected int64
 	for _, l := range r.o.Lines {
-		remaining += l.Picked - l.Collected
+		remaining += l.Held()
+		collected += l.Collected
 	}
-	by := req.CollectedBy
-	if by.Relation == "" {
-		by.Relation = "customer"
+	if len(take) > 0 {
+		r.event(ctx, req.Actor, order.EventCollected, map[string]any{
+			"lines": take, "collected_by": by, "store_id": req.StoreID, "complete": remaining == 0,
+		})
+		r.event(ctx, req.Actor, order.EventPaymentCaptured, map[string]any{"amount": amount, "currency": r.o.Currency})
 	}
-	r.event(ctx, req.Actor, order.EventCollected, map[string]any{
-		"lines": take, "collected_by": by, "store_id": req.StoreID, "complete": remaining == 0,
-	})
-	r.event(ctx, req.Actor, order.EventPaymentCaptured, map[string]any{"amount": amount, "currency": r.o.Currency})
-	if remaining == 0 {
+	template := "collected"
+	switch {
+	case remaining > 0:
+		r.o.Status = order.StatusPartiallyCollected
+	case collected > 0:
 		r.o.Status = order.StatusCollected
+	default:
+		r.o.Status = order.StatusCancelled
+		r.event(ctx, req.Actor, EventCancelled, map[string]any{"reason": "refused_at_counter"})
+		template = "cancelled"
+	}
+	if remaining == 0 {
 		if err := r.voidOpen(ctx, step); err != nil {
 			return order.Order{}, err
 		}
-	} else {
-		r.o.Status = order.StatusPartiallyCollected
 	}
 	if err := r.project(ctx); err != nil {
 		return order.Order{}, err
@@ -369,7 +501,7 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 	if remaining == 0 {
 		r.done = true
 	}
-	if err := r.notify(ctx, "collected", map[string]any{"amount": amount}); err != nil {
+	if err := r.notify(ctx, template, map[string]any{"amount": amount, "refused": req.Refused}); err != nil {
 		return order.Order{}, err
 	}
 	return r.o.WithoutPickupCode(), nil
@@ -377,19 +509,45 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 
 // voidOpen voids whatever is still authorised and not captured.
 func (r *orderRun) voidOpen(ctx workflow.Context, step string) error {
-	pay := &r.o.Payments[0]
-	open := pay.Authorized - pay.Captured - pay.Voided
-	if open <= 0 {
+	pay := r.o.Payments[0]
+	return r.void(ctx, step, pay.Authorized-pay.Captured-pay.Voided)
+}
+
+// void voids amount of the order's authorisation, as the step named.
+func (r *orderRun) void(ctx workflow.Context, step string, amount int64) error {
+	if amount <= 0 {
 		return nil
 	}
-	if err := workflow.ExecuteLocalActivity(ctx, a.Void, activities.PaymentInput{
-		Key: r.key(step + "-void"), OrderID: r.o.ID, Amount: open, Currency: r.o.Currency, Reference: pay.Reference,
-	}).Get(ctx, nil); err != nil {
+	pay := &r.o.Payments[0]
+	if err := r.exec(ctx, a.Void, activities.PaymentInput{
+		Key: r.key(step + "-void"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
+	}, nil); err != nil {
 		return err
 	}
-	pay.Voided += open
-	r.event(ctx, Actor{Channel: order.ChannelSystem, Actor: "omni"}, order.EventPaymentVoided,
-		map[string]any{"amount": open, "currency": r.o.Currency})
+	pay.Voided += amount
+	r.event(ctx, system, order.EventPaymentVoided, map[string]any{"amount": amount, "currency": r.o.Currency})
+	return nil
+}
+
+// exec runs one activity and waits for its result. Handlers on the fast path
+// (placement, pick, collect) run local activities; sagas (cancel, expiry,
+// moving the order to another store) set r.durable, so that each step is
+// recorded in the workflow's history before it runs and a process that dies
+// half-way resumes the saga where it stopped, even when the request that
+// started it is gone.
+func (r *orderRun) exec(ctx workflow.Context, fn, in, out any) error {
+	if r.durable {
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), fn, in).Get(ctx, out)
+	}
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), fn, in).Get(ctx, out)
+}
+
+// checkOpen refuses changes to an order whose lifecycle has ended, while its
+// workflow finishes its last steps.
+func (r *orderRun) checkOpen() error {
+	if r.done {
+		return reject(order.KindConflict, "order_closed", "the order is %s; it can no longer be changed", r.o.Status)
+	}
 	return nil
 }
 
@@ -414,8 +572,7 @@ func (r *orderRun) event(ctx workflow.Context, who Actor, typ string, data map[s
 func (r *orderRun) project(ctx workflow.Context) error {
 	r.o.Version++
 	r.o.UpdatedAt = workflow.Now(ctx).UTC()
-	err := workflow.ExecuteLocalActivity(ctx, a.Project, activities.ProjectInput{Order: r.o, Events: r.pending}).Get(ctx, nil)
-	if err != nil {
+	if err := r.exec(ctx, a.Project, activities.ProjectInput{Order: r.o, Events: r.pending}, nil); err != nil {
 		return err
 	}
 	r.pending = nil
@@ -427,10 +584,10 @@ func (r *orderRun) notify(ctx workflow.Context, template string, data map[string
 		data = map[string]any{}
 	}
 	data["order_number"] = r.o.Number
-	return workflow.ExecuteLocalActivity(ctx, a.Notify, activities.Notification{
+	return r.exec(ctx, a.Notify, activities.Notification{
 		Key: r.key("notify-" + template + fmt.Sprint(r.seq)), OrderID: r.o.ID, Template: template,
 		Channel: "email", Recipient: r.o.Customer.Email, Data: data,
-	}).Get(ctx, nil)
+	}, nil)
 }
 
 // key is an activity's idempotency key: the order and the step.

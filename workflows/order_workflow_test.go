@@ -20,76 +20,105 @@ import (
 // fakes is an in-memory stand-in for the systems the activities call.
 type fakes struct {
 	mu        sync.Mutex
-	short     map[string]bool // SKUs the store lacks
+	short     map[string]bool // SKUs no store has
+	shortAt   map[string]bool // "store/SKU" a store lacks
 	held      map[string]int64
+	heldAt    map[string]map[string]int64 // store → SKU → held
 	committed map[string]int64
 	released  map[string]int64
 	tasks     map[string]string // order → pick task status
+	taskStore map[string]string // order → store of its pick task
 	captured  int64
 	voided    int64
 	notified  []string
+	notes     []activities.Notification
 	projected []order.Order
 	events    []order.Event
 }
 
 func newFakes() *fakes {
-	return &fakes{short: map[string]bool{}, held: map[string]int64{}, committed: map[string]int64{},
-		released: map[string]int64{}, tasks: map[string]string{}}
+	return &fakes{short: map[string]bool{}, shortAt: map[string]bool{}, held: map[string]int64{},
+		heldAt: map[string]map[string]int64{}, committed: map[string]int64{},
+		released: map[string]int64{}, tasks: map[string]string{}, taskStore: map[string]string{}}
 }
 
-func (f *fakes) Reserve(_ context.Context, _, _, _ string, lines []order.LineQty) ([]string, error) {
+func (f *fakes) Reserve(_ context.Context, _, _, store string, lines []order.LineQty) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var short []string
 	for _, l := range lines {
-		if f.short[l.SKU] {
+		if f.short[l.SKU] || f.shortAt[store+"/"+l.SKU] {
 			short = append(short, l.SKU)
 		}
 	}
 	if len(short) > 0 {
 		return short, nil
 	}
+	if f.heldAt[store] == nil {
+		f.heldAt[store] = map[string]int64{}
+	}
 	for _, l := range lines {
 		f.held[l.SKU] += l.Quantity
+		f.heldAt[store][l.SKU] += l.Quantity
 	}
 	return nil, nil
 }
 
-func (f *fakes) Release(_ context.Context, _, _, _ string, lines []order.LineQty) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if lines == nil { // everything the order still holds
-		for sku, n := range f.held {
-			lines = append(lines, order.LineQty{SKU: sku, Quantity: n})
+// settle takes lines (nil: all the order holds at the store) off the store's holding.
+func (f *fakes) settle(store string, lines []order.LineQty, into map[string]int64) {
+	if lines == nil {
+		for sku, n := range f.heldAt[store] {
+			if n > 0 {
+				lines = append(lines, order.LineQty{SKU: sku, Quantity: n})
+			}
 		}
 	}
 	for _, l := range lines {
 		f.held[l.SKU] -= l.Quantity
-		f.released[l.SKU] += l.Quantity
+		f.heldAt[store][l.SKU] -= l.Quantity
+		into[l.SKU] += l.Quantity
 	}
-	return nil
 }
 
-func (f *fakes) Commit(_ context.Context, _, _, _ string, lines []order.LineQty) error {
+func (f *fakes) Release(_ context.Context, _, _, store string, lines []order.LineQty) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, l := range lines {
-		f.held[l.SKU] -= l.Quantity
-		f.committed[l.SKU] += l.Quantity
-	}
+	f.settle(store, lines, f.released)
 	return nil
 }
 
-func (f *fakes) OpenPickTask(_ context.Context, orderID, _ string, _ []order.LineQty) error {
+func (f *fakes) Commit(_ context.Context, _, _, store string, lines []order.LineQty) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settle(store, lines, f.committed)
+	return nil
+}
+
+// heldAtStore is the units an order holds at a store.
+func (f *fakes) heldAtStore(store string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n int64
+	for _, q := range f.heldAt[store] {
+		n += q
+	}
+	return n
+}
+
+func (f *fakes) OpenPickTask(_ context.Context, orderID, store string, _ []order.LineQty) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tasks[orderID] = "open"
+	f.taskStore[orderID] = store
 	return nil
 }
 
-func (f *fakes) ClosePickTask(_ context.Context, orderID, status string) error {
+func (f *fakes) ClosePickTask(_ context.Context, orderID, store, status string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.taskStore[orderID] != store {
+		return errors.New("closing the pick task of another store")
+	}
 	f.tasks[orderID] = status
 	return nil
 }
@@ -112,6 +141,7 @@ func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.notified = append(f.notified, n.Template)
+	f.notes = append(f.notes, n)
 	return nil
 }
 
@@ -138,7 +168,8 @@ func (f *fakes) eventTypes() []string {
 }
 
 var policy = workflows.Policy{PickDeadline: 4 * time.Hour, PickupHold: 120 * time.Hour, PickupExtension: 48 * time.Hour,
-	PickupReminder: 72 * time.Hour, ReturnWindow: 720 * time.Hour}
+	PickupReminder: 72 * time.Hour, ReturnWindow: 720 * time.Hour, PickEscalation: 8 * time.Hour,
+	ReassignOnEscalation: true, Reassign: []string{"store-002", "store-003"}}
 
 func placedOrder() order.Order {
 	return order.Order{
@@ -154,9 +185,10 @@ func placedOrder() order.Order {
 }
 
 type harness struct {
-	t   *testing.T
-	env *testsuite.TestWorkflowEnvironment
-	f   *fakes
+	t      *testing.T
+	env    *testsuite.TestWorkflowEnvironment
+	f      *fakes
+	policy workflows.Policy
 }
 
 func newHarness(t *testing.T) *harness {
@@ -165,7 +197,7 @@ func newHarness(t *testing.T) *harness {
 	f := newFakes()
 	env.RegisterWorkflow(workflows.OrderWorkflow)
 	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Notifier: f, Projector: f})
-	return &harness{t: t, env: env, f: f}
+	return &harness{t: t, env: env, f: f, policy: policy}
 }
 
 // outcome is what happened to one Update.
@@ -198,7 +230,7 @@ func (h *harness) update(at time.Duration, name string, arg any) *outcome {
 func (h *harness) run(o order.Order) {
 	h.env.SetTestTimeout(10 * time.Second)
 	h.env.SetStartTime(testStart)
-	h.env.ExecuteWorkflow(workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: policy})
+	h.env.ExecuteWorkflow(workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: h.policy})
 }
 
 func rejectionType(t *testing.T, err error) string {
@@ -241,7 +273,8 @@ func TestNoStockRejects(t *testing.T) {
 	require.EqualValues(t, 2500, h.f.voided, "the whole authorisation is voided")
 	require.Zero(t, h.f.captured)
 	require.Empty(t, h.f.tasks, "no pick task for an order without stock")
-	require.Equal(t, []string{"rejected", "payment_voided"}, h.f.eventTypes())
+	require.Equal(t, []string{"no_stock", "no_stock", "no_stock", "payment_voided", "rejected"}, h.f.eventTypes(),
+		"every store of the policy is tried")
 	require.Equal(t, []string{"rejected"}, h.f.notified)
 	checkProjection(t, h.f)
 }
@@ -341,6 +374,9 @@ func TestShortPick(t *testing.T) {
 	h.run(placedOrder())
 
 	require.True(t, h.env.IsWorkflowCompleted())
+	require.Equal(t, []string{"short_picked", "ready", "collected"}, h.f.notified, "the customer is told what is missing")
+	require.Equal(t, []string{"stock_reserved", "pick_requested", "picked", "payment_voided", "price_adjusted",
+		"ready_for_collection", "collected", "payment_captured"}, h.f.eventTypes(), "the price is adjusted at the pick")
 	require.Equal(t, map[string]int64{"A": 1}, h.f.released, "the unit not found goes back to the store")
 	require.Equal(t, map[string]int64{"A": 1, "B": 1}, h.f.committed)
 	require.EqualValues(t, 1500, h.f.captured, "only what was found is paid for")
@@ -351,19 +387,164 @@ func TestShortPick(t *testing.T) {
 	checkProjection(t, h.f)
 }
 
-func TestNothingFoundRejects(t *testing.T) {
+func TestNothingFoundMovesToNextStore(t *testing.T) {
 	h := newHarness(t)
 	res := h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 0}))
+	late := h.update(2*time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}))
+	h.update(time.Hour, workflows.UpdatePick, pick("store-002", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	h.update(2*time.Hour, workflows.UpdateCancel, cancelReq("no longer needed"))
 	h.run(placedOrder())
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, res.err)
-	require.Equal(t, order.StatusRejected, h.f.last().Status)
-	require.Equal(t, map[string]int64{"A": 2, "B": 1}, h.f.released, "everything held is released")
+	require.Equal(t, "store-002", res.result.Fulfilment.StoreID, "the answer names the new store")
+	require.Equal(t, order.StatusAwaitingPick, res.result.Status)
+	require.Equal(t, "conflict/wrong_store", rejectionType(t, late.rejected), "the first store no longer has the order")
+	require.Equal(t, []string{"store_changed", "ready", "cancelled"}, h.f.notified)
+	require.Equal(t, "store-002", h.f.notes[0].Data["store_id"], "the customer is told the new store")
+	require.Zero(t, h.f.heldAtStore("store-001"))
+	require.Zero(t, h.f.heldAtStore("store-002"))
 	require.EqualValues(t, 2500, h.f.voided)
-	require.Equal(t, "rejected", h.f.tasks["o-1"])
-	require.Equal(t, []string{"rejected"}, h.f.notified)
 	checkProjection(t, h.f)
+}
+
+func TestStoreRejectionsEndRejected(t *testing.T) {
+	h := newHarness(t)
+	h.f.shortAt["store-003/A"] = true
+	reject := func(store, reason string) workflows.RejectRequest {
+		return workflows.RejectRequest{Actor: workflows.Actor{Channel: "store_console", Actor: "associate-1"}, StoreID: store, Reason: reason}
+	}
+	noReason := h.update(time.Minute, workflows.UpdateReject, reject("store-001", ""))
+	first := h.update(2*time.Minute, workflows.UpdateReject, reject("store-001", "damaged stock"))
+	second := h.update(3*time.Minute, workflows.UpdateReject, reject("store-002", "no staff"))
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.Equal(t, "invalid/reason", rejectionType(t, noReason.rejected))
+	require.NoError(t, first.err)
+	require.Equal(t, "store-002", first.result.Fulfilment.StoreID)
+	require.NoError(t, second.err)
+	require.Equal(t, order.StatusRejected, second.result.Status, "store-003 lacks stock: nowhere is left")
+	require.Equal(t, []string{"stock_reserved", "pick_requested",
+		"stock_released", "store_rejected", "reassigned", "stock_reserved", "pick_requested",
+		"stock_released", "store_rejected", "no_stock", "payment_voided", "rejected"}, h.f.eventTypes())
+	for _, store := range []string{"store-001", "store-002", "store-003"} {
+		require.Zero(t, h.f.heldAtStore(store), "%s holds nothing", store)
+	}
+	require.EqualValues(t, 2500, h.f.voided)
+	require.Zero(t, h.f.captured)
+	require.Equal(t, "rejected", h.f.tasks["o-1"])
+	require.Equal(t, []string{"store_changed", "rejected"}, h.f.notified)
+	checkProjection(t, h.f)
+}
+
+func TestEscalationMovesOrder(t *testing.T) {
+	h := newHarness(t)
+	h.update(13*time.Hour, workflows.UpdateCancel, cancelReq(""))
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	at := map[string][]time.Time{}
+	for _, e := range h.f.events {
+		at[e.Type] = append(at[e.Type], e.At)
+	}
+	require.Equal(t, []time.Time{testStart.Add(4 * time.Hour), testStart.Add(12 * time.Hour)}, at["pick_overdue"],
+		"each store gets its own pick deadline")
+	require.Equal(t, []time.Time{testStart.Add(8 * time.Hour)}, at["pick_escalated"])
+	require.Equal(t, []time.Time{testStart.Add(8 * time.Hour)}, at["reassigned"])
+	require.Equal(t, "store-002", h.f.projected[len(h.f.projected)-1].Fulfilment.StoreID)
+	require.Zero(t, h.f.heldAtStore("store-001"))
+	require.Zero(t, h.f.heldAtStore("store-002"))
+	require.Equal(t, []string{"store_changed", "cancelled"}, h.f.notified)
+	checkProjection(t, h.f)
+}
+
+func TestEscalationWithoutReassignment(t *testing.T) {
+	h := newHarness(t)
+	h.policy.ReassignOnEscalation = false
+	h.update(20*time.Hour, workflows.UpdateCancel, cancelReq(""))
+	h.run(placedOrder())
+
+	types := h.f.eventTypes()
+	require.Equal(t, []string{"stock_reserved", "pick_requested", "pick_overdue", "pick_escalated", "pick_task_withdrawn"}, types[:5])
+	require.Equal(t, "store-001", h.f.last().Fulfilment.StoreID, "the order stays with its store")
+}
+
+func TestRefusedAtCounter(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var res *outcome
+	h.env.RegisterDelayedCallback(func() {
+		req := collect("store-001", h.f.last().Pickup.Code)
+		req.Refused = []workflows.RefusedLine{{SKU: "B", Quantity: 1, Reason: "damaged box"}}
+		res = h.update(0, workflows.UpdateCollect, req)
+	}, time.Hour)
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, res.err)
+	got := h.f.last()
+	require.Equal(t, order.StatusCollected, got.Status)
+	require.EqualValues(t, 1, got.Line("B").Refused)
+	require.EqualValues(t, 2, got.Line("A").Collected)
+	require.EqualValues(t, 2000, h.f.captured, "only what was taken is paid for")
+	require.EqualValues(t, 500, h.f.voided, "the refused line's authorisation is voided")
+	require.Equal(t, map[string]int64{"B": 1}, h.f.released, "the refused unit goes back to the store")
+	require.Equal(t, map[string]int64{"A": 2}, h.f.committed)
+	checkProjection(t, h.f)
+}
+
+func TestEverythingRefusedCancels(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var tooMany, res *outcome
+	h.env.RegisterDelayedCallback(func() {
+		req := collect("store-001", h.f.last().Pickup.Code, order.LineQty{SKU: "A", Quantity: 1})
+		req.Refused = []workflows.RefusedLine{{SKU: "A", Quantity: 2}}
+		tooMany = h.update(0, workflows.UpdateCollect, req)
+	}, time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		req := collect("store-001", h.f.last().Pickup.Code)
+		req.Refused = []workflows.RefusedLine{{SKU: "A", Quantity: 2}, {SKU: "B", Quantity: 1}}
+		res = h.update(0, workflows.UpdateCollect, req)
+	}, 2*time.Hour)
+	h.run(placedOrder())
+
+	require.Equal(t, "invalid/bad_quantity", rejectionType(t, tooMany.rejected), "taking and refusing more than was picked")
+	require.NoError(t, res.err)
+	require.Equal(t, order.StatusCancelled, h.f.last().Status)
+	require.Zero(t, h.f.captured)
+	require.EqualValues(t, 2500, h.f.voided)
+	require.Equal(t, map[string]int64{"A": 2, "B": 1}, h.f.released)
+	require.Equal(t, []string{"ready", "cancelled"}, h.f.notified)
+}
+
+func TestNomineeCollects(t *testing.T) {
+	h := newHarness(t)
+	o := placedOrder()
+	o.Pickup.Nominee = &order.Nominee{Name: "Charles Babbage"}
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var stranger, nominee *outcome
+	h.env.RegisterDelayedCallback(func() {
+		req := collect("store-001", h.f.last().Pickup.Code)
+		req.CollectedBy = workflows.CollectedBy{Name: "Someone Else", Relation: "nominee"}
+		stranger = h.update(0, workflows.UpdateCollect, req)
+	}, time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		req := collect("store-001", h.f.last().Pickup.Code)
+		req.CollectedBy = workflows.CollectedBy{Name: " charles babbage ", Relation: "nominee"}
+		nominee = h.update(0, workflows.UpdateCollect, req)
+	}, 2*time.Hour)
+	h.run(o)
+
+	require.Equal(t, "forbidden/not_nominee", rejectionType(t, stranger.rejected))
+	require.NoError(t, nominee.err)
+	require.Equal(t, order.StatusCollected, h.f.last().Status)
+	for _, e := range h.f.events {
+		if e.Type == "collected" {
+			require.Equal(t, workflows.CollectedBy{Name: "charles babbage", Relation: "nominee"}, e.Data["collected_by"])
+		}
+	}
 }
 
 func TestPartialCollection(t *testing.T) {

@@ -14,8 +14,6 @@ type cancelBody struct {
 	Reason string `json:"reason"`
 }
 
-// MaxReasonLength bounds free-text reasons.
-const MaxReasonLength = 500
 
 func (s *Server) cancelOrder(c echo.Context) error {
 	var body cancelBody
@@ -24,7 +22,7 @@ func (s *Server) cancelOrder(c echo.Context) error {
 			return err
 		}
 	}
-	if len(body.Reason) > MaxReasonLength {
+	if len(body.Reason) > workflows.MaxReasonLength {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the cancellation is not valid",
 			Fields: []order.FieldError{{Field: "reason", Detail: "at most 500 characters"}}}
 	}

@@ -85,12 +85,21 @@ func (s *Server) StartWorkflow(ctx context.Context, o order.Order) error {
 		TaskQueue:                s.taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: s.policy})
+	}, workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: s.policyFor(o.Fulfilment.StoreID)})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		return err
 	}
 	return s.db.MarkWorkflowStarted(ctx, o.ID)
+}
+
+// policyFor is the policy of an order collected at storeID.
+func (s *Server) policyFor(storeID string) workflows.Policy {
+	p := s.policy
+	if s.reassign != nil {
+		p.Reassign = s.reassign(storeID)
+	}
+	return p
 }
 
 // Reconcile starts the workflows of orders whose start was never confirmed
@@ -148,7 +157,7 @@ func (s *Server) getEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(events) == 0 && after == 0 {
+	if len(events) == 0 {
 		if _, err := s.db.OrderJSON(ctx, id); err != nil {
 			return err
 		}

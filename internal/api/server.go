@@ -20,6 +20,7 @@ type Server struct {
 	temporal  client.Client
 	taskQueue string
 	policy    workflows.Policy
+	reassign  func(storeID string) []string
 	timeout   time.Duration
 	log       *slog.Logger
 	echo      *echo.Echo
@@ -27,17 +28,19 @@ type Server struct {
 
 // Options configures a Server.
 type Options struct {
-	DB             *postgres.DB
-	Temporal       client.Client
-	TaskQueue      string
-	Policy         workflows.Policy
+	DB        *postgres.DB
+	Temporal  client.Client
+	TaskQueue string
+	Policy    workflows.Policy
+	// ReassignOrder lists the stores an order may move to from its store.
+	ReassignOrder  func(storeID string) []string
 	RequestTimeout time.Duration
 	Logger         *slog.Logger
 }
 
 // New builds the API and registers its routes.
 func New(o Options) *Server {
-	s := &Server{db: o.DB, temporal: o.Temporal, taskQueue: o.TaskQueue, policy: o.Policy,
+	s := &Server{db: o.DB, temporal: o.Temporal, taskQueue: o.TaskQueue, policy: o.Policy, reassign: o.ReassignOrder,
 		timeout: o.RequestTimeout, log: o.Logger}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -47,6 +50,7 @@ func New(o Options) *Server {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.json", s.openAPI)
 
 	v1 := e.Group("/v1")
 	v1.POST("/orders", s.placeOrder)
@@ -57,6 +61,7 @@ func New(o Options) *Server {
 	v1.GET("/stores/:store_id/orders", s.storeQueue)
 	v1.POST("/stores/:store_id/orders/:id/pick", s.pick)
 	v1.POST("/stores/:store_id/orders/:id/collect", s.collect)
+	v1.POST("/stores/:store_id/orders/:id/reject", s.reject)
 	v1.PUT("/stores/:store_id/stock/:sku", s.setStock)
 	v1.GET("/stores/:store_id/stock/:sku", s.getStock)
 	return s

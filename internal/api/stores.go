@@ -1,19 +1,17 @@
 package api
 
 import (
-	"time"
-
-	"errors"
-	"go.temporal.io/sdk/temporal"
-
 	"context"
-	"go.temporal.io/api/serviceerror"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/workflows"
@@ -73,9 +71,10 @@ func (s *Server) pick(c echo.Context) error {
 
 // collectBody is the body of a handover.
 type collectBody struct {
-	PickupCode  string                `json:"pickup_code"`
-	Lines       []order.LineQty       `json:"lines"`
-	CollectedBy workflows.CollectedBy `json:"collected_by"`
+	PickupCode  string                  `json:"pickup_code"`
+	Lines       []order.LineQty         `json:"lines"`
+	CollectedBy workflows.CollectedBy   `json:"collected_by"`
+	Refused     []workflows.RefusedLine `json:"refused"`
 }
 
 func (s *Server) collect(c echo.Context) error {
@@ -88,6 +87,9 @@ func (s *Server) collect(c echo.Context) error {
 			Fields: []order.FieldError{{Field: "pickup_code", Detail: "is required"}}}
 	}
 	if err := checkLines(body.Lines, 1); err != nil {
+		return err
+	}
+	if err := checkRefused(body.Refused); err != nil {
 		return err
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
@@ -106,7 +108,7 @@ func (s *Server) collect(c echo.Context) error {
 	}
 	actor := actorOf(c, storeID)
 	req := workflows.CollectRequest{Actor: actor, StoreID: storeID, PickupCode: body.PickupCode,
-		Lines: body.Lines, CollectedBy: body.CollectedBy}
+		Lines: body.Lines, CollectedBy: body.CollectedBy, Refused: body.Refused}
 	err = s.update(c, id, workflows.UpdateCollect, req)
 	if de, ok := order.AsError(asDomain(err)); ok && de.Code == "wrong_pickup_code" {
 		n, recErr := s.db.RecordPickupCodeFailure(ctx, id, storeID, PickupCodeLockout)
@@ -121,6 +123,53 @@ func (s *Server) collect(c echo.Context) error {
 		}
 	}
 	return err
+}
+
+// checkRefused checks the lines refused at a handover.
+func checkRefused(refused []workflows.RefusedLine) error {
+	lines := make([]order.LineQty, len(refused))
+	for i, l := range refused {
+		if len(l.Reason) > workflows.MaxReasonLength {
+			return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the refused lines are not valid",
+				Fields: []order.FieldError{{Field: "refused[" + itoa(i) + "].reason",
+					Detail: "must be at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
+		}
+		lines[i] = order.LineQty{SKU: l.SKU, Quantity: l.Quantity}
+	}
+	if err := checkLines(lines, 1); err != nil {
+		var de *order.Error
+		if errors.As(err, &de) {
+			for i := range de.Fields {
+				de.Fields[i].Field = "refused" + de.Fields[i].Field[len("lines"):]
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// rejectBody is a store's reason for turning an order down.
+type rejectBody struct {
+	Reason string `json:"reason"`
+}
+
+// reject turns an order down at a store that cannot fulfil it; Omni offers it
+// to the next store with stock, or rejects it when there is none.
+func (s *Server) reject(c echo.Context) error {
+	var body rejectBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if body.Reason == "" || len(body.Reason) > workflows.MaxReasonLength {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the rejection is not valid",
+			Fields: []order.FieldError{{Field: "reason", Detail: "is required, at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
+	}
+	storeID, id := c.Param("store_id"), c.Param("id")
+	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
+		return err
+	}
+	req := workflows.RejectRequest{Actor: actorOf(c, storeID), StoreID: storeID, Reason: body.Reason}
+	return s.update(c, id, workflows.UpdateReject, req)
 }
 
 // Pickup-code guessing limits: PickupCodeAttempts wrong codes within
@@ -207,6 +256,10 @@ func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order
 	if errors.As(err, &closed) {
 		// The workflow has ended: say in which state the order ended.
 		if stored, lookupErr := s.db.Order(c.Request().Context(), orderID); lookupErr == nil {
+			if stored.Status == order.StatusPlaced {
+				// Recorded, but its workflow is not running yet: the reconciler starts it.
+				return o, order.Errorf(order.KindUnavailable, "not_started", "the order is still being set up; try again in a few seconds")
+			}
 			return o, order.Errorf(order.KindConflict, "order_closed", "the order is %s; it can no longer be changed", stored.Status)
 		}
 	}

@@ -109,7 +109,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 	}
 	if parts.API {
 		a.api = api.New(api.Options{
-			DB: a.db, Temporal: a.client, TaskQueue: cfg.Temporal.TaskQueue, Policy: PolicyOf(cfg),
+			DB: a.db, Temporal: a.client, TaskQueue: cfg.Temporal.TaskQueue, Policy: PolicyOf(cfg), ReassignOrder: cfg.ReassignOrder,
 			RequestTimeout: cfg.HTTP.RequestTimeout, Logger: log,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
@@ -217,6 +217,9 @@ func PolicyOf(cfg *config.Config) workflows.Policy {
 		PickupReminder:  cfg.Pickup.Reminder,
 		PickupExtension: cfg.Pickup.Extension,
 		ReturnWindow:    cfg.Returns.Window,
+		PickEscalation:  cfg.Pick.Escalation,
+
+		ReassignOnEscalation: cfg.Pick.ReassignOnEscalation,
 	}
 }
 

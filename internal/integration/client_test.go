@@ -163,7 +163,13 @@ func (c *api) order(id string) orderDoc {
 // waitStatus polls the read model until the order reaches status.
 func (c *api) waitStatus(id, status string) orderDoc {
 	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return c.waitStatusWithin(id, status, 20*time.Second)
+}
+
+// waitStatusWithin polls the read model until the order reaches status.
+func (c *api) waitStatusWithin(id, status string, within time.Duration) orderDoc {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		o := c.order(id)
 		if o.Status == status {

@@ -146,7 +146,8 @@ func TestNoStockRejectsAndHoldsNothing(t *testing.T) {
 	require.EqualValues(t, 4000, o.Payments[0].Voided, "the authorisation is voided")
 	require.Equal(t, stock{OnHand: 5, Reserved: 0, Available: 5}, c.stock(store, a), "nothing is left reserved")
 	require.Equal(t, stock{OnHand: 1, Reserved: 0, Available: 1}, c.stock(store, b))
-	require.Equal(t, []string{"placed", "rejected", "payment_voided"}, c.eventTypes(id))
+	require.Equal(t, []string{"placed", "no_stock", "no_stock", "no_stock", "payment_voided", "rejected"}, c.eventTypes(id),
+		"no store has the SKU: each is tried")
 	problem(t, c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/pick",
 		map[string]any{"lines": []any{map[string]any{"sku": a, "quantity": 2}}}), http.StatusConflict)
 }

@@ -68,6 +68,8 @@ func runTests(m *testing.M) int {
 	fast.Pickup.Hold = 5 * time.Second
 	fast.Pickup.Reminder = 2 * time.Second
 	fast.Pickup.Extension = 3 * time.Second
+	fast.Pick.Escalation = 6 * time.Second
+	fast.Pick.ReassignOnEscalation = true
 	clocks, err := app.Start(ctx, fast, app.Parts{API: true, Worker: true}, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start second omni:", err)
@@ -134,6 +136,16 @@ func withDatabase(u, name string) string {
 func runChild() {
 	dbURL = os.Getenv("OMNI_DATABASE_URL")
 	cfg := testConfig(os.Getenv("OMNI_DATA_DIR"), os.Getenv("OMNI_HTTP_ADDR"), os.Getenv("OMNI_TEMPORAL_EMBEDDED_ADDR"))
+	// Business clocks a crash test wants short (testConfig overrides OMNI_PICKUP_*).
+	for env, d := range map[string]*time.Duration{"OMNI_IT_PICKUP_HOLD": &cfg.Pickup.Hold, "OMNI_IT_PICKUP_REMINDER": &cfg.Pickup.Reminder} {
+		if v := os.Getenv(env); v != "" {
+			var err error
+			if *d, err = time.ParseDuration(v); err != nil {
+				fmt.Fprintln(os.Stderr, "child:", env, err)
+				os.Exit(1)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	a, err := app.Start(ctx, cfg, app.Parts{Embedded: true, API: true, Worker: true}, testLogger())

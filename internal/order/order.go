@@ -75,16 +75,29 @@ type Line struct {
 	UnitPrice int64  `json:"unit_price"`
 	Picked    int64  `json:"picked"`
 	Collected int64  `json:"collected"`
-	Returned  int64  `json:"returned"`
+	// Refused is what the customer turned down at the counter.
+	Refused  int64 `json:"refused"`
+	Returned int64 `json:"returned"`
 }
+
+// Held is what the store still holds for the line once it has been picked.
+func (l Line) Held() int64 { return l.Picked - l.Collected - l.Refused }
 
 // Pickup is the collection side of the order.
 type Pickup struct {
 	StoreID   string     `json:"store_id"`
 	ReadyAt   *time.Time `json:"ready_at"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	// Nominee is someone the customer named to collect in their place.
+	Nominee *Nominee `json:"nominee,omitempty"`
 	// Code is shown only to the customer and to the service that placed the order.
 	Code string `json:"code,omitempty"`
+}
+
+// Nominee is a person named by the customer to collect the order.
+type Nominee struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone,omitempty"`
 }
 
 // Payment is one tender of the order and the money moved against it, in minor units.

@@ -31,6 +31,8 @@ type PlaceRequest struct {
 	Fulfilment Fulfilment     `json:"fulfilment"`
 	Lines      []PlaceLine    `json:"lines"`
 	Payment    PaymentRequest `json:"payment"`
+	// Nominee, if given, may collect the order in the customer's place.
+	Nominee *Nominee `json:"nominee,omitempty"`
 }
 
 // PlaceLine is one ordered SKU.
@@ -108,6 +110,14 @@ func (r *PlaceRequest) Validate() error {
 		}
 		total += l.Quantity * l.UnitPrice
 	}
+	if n := r.Nominee; n != nil {
+		if name := strings.TrimSpace(n.Name); name == "" || len(name) > maxFieldLength {
+			bad("nominee.name", "is required for a nominee, at most %d characters", maxFieldLength)
+		}
+		if n.Phone != "" && !phonePattern.MatchString(n.Phone) {
+			bad("nominee.phone", "is not a phone number")
+		}
+	}
 	if r.Payment.Method == "" {
 		bad("payment.method", "is required")
 	}
@@ -142,7 +152,7 @@ func (r *PlaceRequest) NewOrder(id, number string) Order {
 		Currency:   r.Currency,
 		Fulfilment: r.Fulfilment,
 		Lines:      lines,
-		Pickup:     Pickup{StoreID: r.Fulfilment.StoreID},
+		Pickup:     Pickup{StoreID: r.Fulfilment.StoreID, Nominee: r.Nominee},
 		Payments: []Payment{{
 			Method: strings.ToLower(r.Payment.Method), Reference: r.Payment.Reference, Authorized: r.Payment.Amount,
 		}},

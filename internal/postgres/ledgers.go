@@ -8,18 +8,22 @@ import (
 	"github.com/omni-retail/omni/internal/order"
 )
 
-// OpenPickTask puts the order in the store's pick queue. Idempotent per order.
+// OpenPickTask puts the order in the store's pick queue. Idempotent per order
+// and store: an order moved to another store gets a fresh task there.
 func (db *DB) OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error {
 	_, err := db.pool.Exec(ctx, `insert into pick_tasks (order_id, store_id, status, lines) values ($1, $2, 'open', $3)
-		on conflict (order_id) do nothing`, orderID, storeID, lines)
+		on conflict (order_id) do update set store_id = excluded.store_id, status = 'open', lines = excluded.lines,
+			created_at = now(), updated_at = now()
+		where pick_tasks.store_id <> excluded.store_id`, orderID, storeID, lines)
 	return translate(err)
 }
 
 // ClosePickTask takes the order off the store's pick queue with a final status
-// (picked, cancelled, rejected). Closing a closed task changes nothing.
-func (db *DB) ClosePickTask(ctx context.Context, orderID, status string) error {
-	_, err := db.pool.Exec(ctx, `update pick_tasks set status = $2, updated_at = now() where order_id = $1 and status = 'open'`,
-		orderID, status)
+// (picked, cancelled, rejected, escalated). Closing a closed task, or the
+// task of another store, changes nothing.
+func (db *DB) ClosePickTask(ctx context.Context, orderID, storeID, status string) error {
+	_, err := db.pool.Exec(ctx, `update pick_tasks set status = $3, updated_at = now()
+		where order_id = $1 and store_id = $2 and status = 'open'`, orderID, storeID, status)
 	return translate(err)
 }
 

@@ -151,8 +151,9 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) 
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`update orders set status = $2, doc = $3, version = $4, updated_at = $5 where id = $1 and version < $4`,
-		o.ID, o.Status, doc, o.Version, o.UpdatedAt)
+	b.Queue(`update orders set status = $2, doc = $3, version = $4, updated_at = $5, store_id = $6
+		where id = $1 and version < $4`,
+		o.ID, o.Status, doc, o.Version, o.UpdatedAt, o.Fulfilment.StoreID)
 	for _, e := range events {
 		queueEvent(b, o.ID, e)
 	}
