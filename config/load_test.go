@@ -78,3 +78,24 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+func TestReassignOrder(t *testing.T) {
+	c, err := config.Load("")
+	require.NoError(t, err)
+	// London → Manchester (≈ 262 km) before Leeds (≈ 272 km); Leeds → Manchester (≈ 58 km) before London.
+	require.Equal(t, []string{"store-002", "store-003"}, c.ReassignOrder("store-001"))
+	require.Equal(t, []string{"store-002", "store-001"}, c.ReassignOrder("store-003"))
+
+	t.Setenv("OMNI_REASSIGN_ORDER", "list")
+	c, err = config.Load("")
+	require.NoError(t, err)
+	require.Equal(t, []string{"store-001", "store-002"}, c.ReassignOrder("store-003"), "the order of the stores list")
+
+	t.Setenv("OMNI_REASSIGN_ORDER", "nearest")
+	_, err = config.Load("")
+	require.ErrorContains(t, err, "reassign.order (OMNI_REASSIGN_ORDER)")
+	t.Setenv("OMNI_REASSIGN_ORDER", "distance")
+	t.Setenv("OMNI_PICK_ESCALATION", "1h")
+	_, err = config.Load("")
+	require.ErrorContains(t, err, "pick.escalation (OMNI_PICK_ESCALATION): must come after pick.deadline")
+}
