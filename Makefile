@@ -2,7 +2,7 @@
 export GOTOOLCHAIN := local
 GO ?= go
 
-.PHONY: run build test unit integration lint bench bench-pgbench clean
+.PHONY: run build test unit integration histories lint bench bench-pgbench clean
 
 ## run: Omni on the embedded default (Temporal in-process, PostgreSQL from OMNI_DATABASE_URL)
 run:
@@ -24,6 +24,10 @@ unit:
 ## integration: the end-to-end tests alone
 integration:
 	$(GO) test -count=1 -v -timeout 20m ./internal/integration/
+
+## histories: record the workflow histories of flows not yet in workflows/testdata (see workflows/replay_test.go)
+histories:
+	OMNI_RECORD_HISTORIES=$(CURDIR)/workflows/testdata $(GO) test -count=1 -run TestRecordedHistoriesReplay ./internal/integration/
 
 ## lint: formatting and vet
 lint:

@@ -29,6 +29,19 @@ type Payments interface {
 	Void(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
 }
 
+// Refunds pays money back to a tender, and takes a new tender at a counter.
+type Refunds interface {
+	Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+	Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+}
+
+// ReturnsDesk records goods taken back at a store and where they go.
+type ReturnsDesk interface {
+	RecordReturn(ctx context.Context, orderID string, x order.Exchange) error
+	Restock(ctx context.Context, key, storeID string, lines []order.LineQty) error
+	WriteOff(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, reason string) error
+}
+
 // Notifier sends a customer a message. It must be idempotent on n.Key.
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
@@ -55,6 +68,8 @@ type Activities struct {
 	Inventory Inventory
 	Stores    StoreTasks
 	Payments  Payments
+	Refunds   Refunds
+	Returns   ReturnsDesk
 	Notifier  Notifier
 	Projector Projector
 	Logger    *slog.Logger
@@ -137,6 +152,43 @@ func (a *Activities) Capture(ctx context.Context, in PaymentInput) error {
 // Void releases money of the authorisation back to the customer.
 func (a *Activities) Void(ctx context.Context, in PaymentInput) error {
 	return wrap(a.Payments.Void(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+}
+
+// Refund pays Amount back to the tender named by Reference.
+func (a *Activities) Refund(ctx context.Context, in PaymentInput) error {
+	return wrap(a.Refunds.Refund(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+}
+
+// Charge takes Amount from a new tender at a store counter.
+func (a *Activities) Charge(ctx context.Context, in PaymentInput) error {
+	return wrap(a.Refunds.Charge(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+}
+
+// RecordReturnInput is a return or exchange of an order.
+type RecordReturnInput struct {
+	OrderID  string         `json:"order_id"`
+	Exchange order.Exchange `json:"exchange"`
+}
+
+// RecordReturn records a return or exchange taken at a store.
+func (a *Activities) RecordReturn(ctx context.Context, in RecordReturnInput) error {
+	return wrap(a.Returns.RecordReturn(ctx, in.OrderID, in.Exchange))
+}
+
+// Restock puts goods taken back into the store's stock.
+func (a *Activities) Restock(ctx context.Context, in StockInput) error {
+	return wrap(a.Returns.Restock(ctx, in.Key, in.StoreID, in.Lines))
+}
+
+// WriteOffInput names damaged goods taken back at a store.
+type WriteOffInput struct {
+	StockInput
+	Reason string `json:"reason"`
+}
+
+// WriteOff records damaged goods that will never be sold again.
+func (a *Activities) WriteOff(ctx context.Context, in WriteOffInput) error {
+	return wrap(a.Returns.WriteOff(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.Reason))
 }
 
 // Notify sends a customer notification.

@@ -57,6 +57,10 @@ func (r *orderRun) runClocks(ctx workflow.Context) error {
 			case !r.escalated && r.policy.PickEscalation > 0:
 				next, fire = r.assignedAt.Add(r.policy.PickEscalation), r.escalate
 			}
+		case order.StatusCollected, order.StatusPartiallyReturned:
+			if r.o.ReturnableUntil != nil {
+				next, fire = *r.o.ReturnableUntil, r.closeReturns
+			}
 		case order.StatusReadyForCollection, order.StatusPartiallyCollected:
 			if !r.pickupReminded && r.remindAt.Before(*expires) {
 				next, fire = r.remindAt, r.remindPickup

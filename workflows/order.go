@@ -113,6 +113,9 @@ type orderRun struct {
 	pickupReminded bool // the customer was reminded to collect
 	extended       bool // the pickup hold was extended (allowed once)
 	remindAt       time.Time
+
+	returning map[string]int64 // units claimed by returns in progress, by SKU
+	takebacks int              // returns and exchanges so far, for their ids
 }
 
 var (
@@ -140,7 +143,7 @@ var (
 // OrderWorkflow runs one collect-in-store order from placement to its end.
 func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1,
-		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt}
+		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt, returning: map[string]int64{}}
 
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePick, r.pick,
 		workflow.UpdateHandlerOptions{Validator: r.validatePick}); err != nil {
@@ -161,6 +164,14 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, r.reject,
 		workflow.UpdateHandlerOptions{Validator: r.validateReject}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReturn, r.takeBack,
+		workflow.UpdateHandlerOptions{Validator: r.validateReturn}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExchange, r.exchange,
+		workflow.UpdateHandlerOptions{Validator: r.validateExchange}); err != nil {
 		return err
 	}
 
@@ -485,6 +496,9 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 		r.o.Status = order.StatusPartiallyCollected
 	case collected > 0:
 		r.o.Status = order.StatusCollected
+		if r.anyReturned() {
+			r.o.Status = r.statusAfterReturn()
+		}
 	default:
 		r.o.Status = order.StatusCancelled
 		r.event(ctx, req.Actor, EventCancelled, map[string]any{"reason": "refused_at_counter"})
@@ -495,10 +509,14 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 			return order.Order{}, err
 		}
 	}
+	if len(take) > 0 {
+		r.openReturnWindow(ctx)
+	}
+	returnable := r.o.ReturnableUntil != nil
 	if err := r.project(ctx); err != nil {
 		return order.Order{}, err
 	}
-	if remaining == 0 {
+	if remaining == 0 && (collected == 0 || !returnable) {
 		r.done = true
 	}
 	if err := r.notify(ctx, template, map[string]any{"amount": amount, "refused": req.Refused}); err != nil {

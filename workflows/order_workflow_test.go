@@ -30,6 +30,11 @@ type fakes struct {
 	taskStore map[string]string // order → store of its pick task
 	captured  int64
 	voided    int64
+	refunded  int64
+	charged   int64
+	restocked map[string]int64 // "store/SKU" → units
+	writeOffs map[string]int64 // "store/SKU" → units
+	returns   []order.Exchange
 	notified  []string
 	notes     []activities.Notification
 	projected []order.Order
@@ -39,7 +44,8 @@ type fakes struct {
 func newFakes() *fakes {
 	return &fakes{short: map[string]bool{}, shortAt: map[string]bool{}, held: map[string]int64{},
 		heldAt: map[string]map[string]int64{}, committed: map[string]int64{},
-		released: map[string]int64{}, tasks: map[string]string{}, taskStore: map[string]string{}}
+		released: map[string]int64{}, tasks: map[string]string{}, taskStore: map[string]string{},
+		restocked: map[string]int64{}, writeOffs: map[string]int64{}}
 }
 
 func (f *fakes) Reserve(_ context.Context, _, _, store string, lines []order.LineQty) ([]string, error) {
@@ -137,6 +143,45 @@ func (f *fakes) Void(_ context.Context, _, _ string, amount int64, _, _ string) 
 	return nil
 }
 
+func (f *fakes) Refund(_ context.Context, _, _ string, amount int64, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refunded += amount
+	return nil
+}
+
+func (f *fakes) Charge(_ context.Context, _, _ string, amount int64, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.charged += amount
+	return nil
+}
+
+func (f *fakes) RecordReturn(_ context.Context, _ string, x order.Exchange) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.returns = append(f.returns, x)
+	return nil
+}
+
+func (f *fakes) Restock(_ context.Context, _, store string, lines []order.LineQty) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range lines {
+		f.restocked[store+"/"+l.SKU] += l.Quantity
+	}
+	return nil
+}
+
+func (f *fakes) WriteOff(_ context.Context, _, _, store string, lines []order.LineQty, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range lines {
+		f.writeOffs[store+"/"+l.SKU] += l.Quantity
+	}
+	return nil
+}
+
 func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -196,7 +241,8 @@ func newHarness(t *testing.T) *harness {
 	env := s.NewTestWorkflowEnvironment()
 	f := newFakes()
 	env.RegisterWorkflow(workflows.OrderWorkflow)
-	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Notifier: f, Projector: f})
+	env.RegisterWorkflow(workflows.ReturnWorkflow)
+	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f})
 	return &harness{t: t, env: env, f: f, policy: policy}
 }
 
@@ -319,7 +365,8 @@ func TestHappyPath(t *testing.T) {
 	require.Equal(t, map[string]int64{"A": 0, "B": 0}, h.f.held)
 	require.Equal(t, "picked", h.f.tasks["o-1"])
 	require.Equal(t, []string{"stock_reserved", "pick_requested", "picked", "ready_for_collection",
-		"collected", "payment_captured"}, h.f.eventTypes())
+		"collected", "payment_captured", "return_window_closed"}, h.f.eventTypes())
+	require.Equal(t, testStart.Add(2*time.Hour).Add(policy.ReturnWindow), *got.ReturnableUntil, "returns are open 30 days")
 	require.Equal(t, []string{"ready", "collected"}, h.f.notified)
 	checkProjection(t, h.f)
 }
@@ -376,7 +423,7 @@ func TestShortPick(t *testing.T) {
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.Equal(t, []string{"short_picked", "ready", "collected"}, h.f.notified, "the customer is told what is missing")
 	require.Equal(t, []string{"stock_reserved", "pick_requested", "picked", "payment_voided", "price_adjusted",
-		"ready_for_collection", "collected", "payment_captured"}, h.f.eventTypes(), "the price is adjusted at the pick")
+		"ready_for_collection", "collected", "payment_captured", "return_window_closed"}, h.f.eventTypes(), "the price is adjusted at the pick")
 	require.Equal(t, map[string]int64{"A": 1}, h.f.released, "the unit not found goes back to the store")
 	require.Equal(t, map[string]int64{"A": 1, "B": 1}, h.f.committed)
 	require.EqualValues(t, 1500, h.f.captured, "only what was found is paid for")
@@ -571,7 +618,7 @@ func TestPartialCollection(t *testing.T) {
 	require.Equal(t, order.StatusCollected, h.f.last().Status)
 	require.EqualValues(t, 2500, h.f.captured)
 	require.Equal(t, []string{"stock_reserved", "pick_requested", "picked", "ready_for_collection",
-		"collected", "payment_captured", "collected", "payment_captured"}, h.f.eventTypes())
+		"collected", "payment_captured", "collected", "payment_captured", "return_window_closed"}, h.f.eventTypes())
 	checkProjection(t, h.f)
 }
 

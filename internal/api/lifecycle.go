@@ -14,7 +14,6 @@ type cancelBody struct {
 	Reason string `json:"reason"`
 }
 
-
 func (s *Server) cancelOrder(c echo.Context) error {
 	var body cancelBody
 	if c.Request().ContentLength != 0 {
@@ -24,7 +23,7 @@ func (s *Server) cancelOrder(c echo.Context) error {
 	}
 	if len(body.Reason) > workflows.MaxReasonLength {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the cancellation is not valid",
-			Fields: []order.FieldError{{Field: "reason", Detail: "at most 500 characters"}}}
+			Fields: []order.FieldError{{Field: "reason", Detail: "at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
 	}
 	id := c.Param("id")
 	if _, err := s.db.Order(c.Request().Context(), id); err != nil {

@@ -62,6 +62,8 @@ func New(o Options) *Server {
 	v1.POST("/stores/:store_id/orders/:id/pick", s.pick)
 	v1.POST("/stores/:store_id/orders/:id/collect", s.collect)
 	v1.POST("/stores/:store_id/orders/:id/reject", s.reject)
+	v1.POST("/stores/:store_id/orders/:id/returns", s.takeBack)
+	v1.POST("/stores/:store_id/orders/:id/exchanges", s.exchange)
 	v1.PUT("/stores/:store_id/stock/:sku", s.setStock)
 	v1.GET("/stores/:store_id/stock/:sku", s.getStock)
 	return s

@@ -189,10 +189,13 @@ func (a *App) Stop() {
 func NewWorker(c client.Client, taskQueue string, db *postgres.DB, log *slog.Logger) worker.Worker {
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
+	w.RegisterWorkflowWithOptions(workflows.ReturnWorkflow, workflow.RegisterOptions{Name: "ReturnWorkflow"})
 	w.RegisterActivity(&activities.Activities{
 		Inventory: db,
 		Stores:    db,
 		Payments:  db,
+		Refunds:   db,
+		Returns:   db,
 		Notifier:  activities.LogNotifier{Ledger: notificationLedger{db}, Logger: log},
 		Projector: db,
 		Logger:    log,

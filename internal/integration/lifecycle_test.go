@@ -53,8 +53,8 @@ func TestCancelFromAnyChannelBeforeCollection(t *testing.T) {
 		map[string]any{"lines": []any{map[string]any{"sku": sku, "quantity": 1}}}).Status)
 	require.Equal(t, http.StatusOK, c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
 		map[string]any{"pickup_code": c.order(id).Pickup.Code}).Status)
-	require.Equal(t, "order_closed", problem(t, c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{}), http.StatusConflict),
-		"a collected order's workflow has ended")
+	require.Equal(t, "already_collected", problem(t, c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{}), http.StatusConflict),
+		"a collected order is returned, not cancelled")
 	require.Equal(t, "order_not_found", problem(t, c.do(http.MethodPost, "/v1/orders/nope/cancel", map[string]any{}), http.StatusNotFound))
 }
 

@@ -70,6 +70,7 @@ func runTests(m *testing.M) int {
 	fast.Pickup.Extension = 3 * time.Second
 	fast.Pick.Escalation = 6 * time.Second
 	fast.Pick.ReassignOnEscalation = true
+	fast.Returns.Window = 3 * time.Second
 	clocks, err := app.Start(ctx, fast, app.Parts{API: true, Worker: true}, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start second omni:", err)

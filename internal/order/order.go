@@ -49,9 +49,11 @@ type Order struct {
 	Payments   []Payment  `json:"payments"`
 	Returns    []Return   `json:"returns"`
 	Exchanges  []Exchange `json:"exchanges"`
-	Version    int64      `json:"version"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// ReturnableUntil is the end of the return window, once goods are handed over.
+	ReturnableUntil *time.Time `json:"returnable_until,omitempty"`
+	Version         int64      `json:"version"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // Customer is who placed the order.
@@ -78,6 +80,18 @@ type Line struct {
 	// Refused is what the customer turned down at the counter.
 	Refused  int64 `json:"refused"`
 	Returned int64 `json:"returned"`
+	// Refunded is the value of the returned units given back, in minor
+	// units: refunded to the tender or credited to an exchange.
+	Refunded int64 `json:"refunded"`
+}
+
+// Returnable is how many units of the line can still be brought back.
+func (l Line) Returnable() int64 { return l.Collected - l.Returned }
+
+// RefundFor is what returning n more units of the line gives back: their
+// price, never more than was paid for the line and not yet given back.
+func (l Line) RefundFor(n int64) int64 {
+	return min(n*l.UnitPrice, l.Collected*l.UnitPrice-l.Refunded)
 }
 
 // Held is what the store still holds for the line once it has been picked.
@@ -119,6 +133,12 @@ type Return struct {
 	CreatedAt time.Time    `json:"created_at"`
 }
 
+// Conditions of goods brought back.
+const (
+	ConditionResellable = "resellable"
+	ConditionDamaged    = "damaged"
+)
+
 // ReturnLine is one SKU brought back.
 type ReturnLine struct {
 	SKU       string `json:"sku"`
@@ -127,14 +147,28 @@ type ReturnLine struct {
 	Condition string `json:"condition"`
 }
 
-// Exchange is one exchange at a store counter.
+// Exchange is one exchange at a store counter: lines brought back and new
+// items taken from the store's stock. Difference is what the new items cost
+// minus the value of the returned ones: positive is paid by the customer
+// (Charged, against the order's authorisation or a new tender), negative is
+// refunded to the original tender.
 type Exchange struct {
-	ID          string       `json:"id"`
-	StoreID     string       `json:"store_id"`
-	ReturnLines []ReturnLine `json:"return_lines"`
-	NewLines    []LineQty    `json:"new_lines"`
-	Difference  int64        `json:"difference"`
-	CreatedAt   time.Time    `json:"created_at"`
+	ID          string         `json:"id"`
+	StoreID     string         `json:"store_id"`
+	ReturnLines []ReturnLine   `json:"return_lines"`
+	NewLines    []ExchangeLine `json:"new_lines"`
+	Difference  int64          `json:"difference"`
+	Charged     int64          `json:"charged"`
+	Refunded    int64          `json:"refunded"`
+	Tender      string         `json:"tender,omitempty"`
+	CreatedAt   time.Time      `json:"created_at"`
+}
+
+// ExchangeLine is a new item taken in an exchange, at its price.
+type ExchangeLine struct {
+	SKU       string `json:"sku"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
 }
 
 // LineQty is a quantity of one SKU, as in pick and collect requests.

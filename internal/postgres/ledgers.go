@@ -57,6 +57,21 @@ func (db *DB) Void(ctx context.Context, key, orderID string, amount int64, curre
 	return db.movePayment(ctx, "void", key, orderID, amount, currency, reference)
 }
 
+// Refund pays amount back to the tender. It never refunds more than was
+// captured and not yet refunded. Idempotent on key.
+func (db *DB) Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
+	return db.movePayment(ctx, "refund", key, orderID, amount, currency, reference)
+}
+
+// Charge records a new tender taken at a store counter: authorised and
+// captured at once. Idempotent on key.
+func (db *DB) Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
+	if err := db.movePayment(ctx, "authorization", key+"/auth", orderID, amount, currency, reference); err != nil {
+		return err
+	}
+	return db.movePayment(ctx, "capture", key, orderID, amount, currency, reference)
+}
+
 func (db *DB) movePayment(ctx context.Context, kind, key, orderID string, amount int64, currency, reference string) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// Serialise money movements of one order.
@@ -71,9 +86,17 @@ func (db *DB) movePayment(ctx context.Context, kind, key, orderID string, amount
 		if err != nil {
 			return err
 		}
-		if amount > b.Open() {
-			return order.Errorf(order.KindConflict, "payment_exceeds_authorisation",
-				"%s of %d exceeds the %d still authorised", kind, amount, b.Open())
+		switch kind {
+		case "capture", "void":
+			if amount > b.Open() {
+				return order.Errorf(order.KindConflict, "payment_exceeds_authorisation",
+					"%s of %d exceeds the %d still authorised", kind, amount, b.Open())
+			}
+		case "refund":
+			if amount > b.Captured-b.Refunded {
+				return order.Errorf(order.KindConflict, "refund_exceeds_captured",
+					"a refund of %d exceeds the %d captured and not yet refunded", amount, b.Captured-b.Refunded)
+			}
 		}
 		_, err = tx.Exec(ctx, `insert into payments (order_id, kind, amount, currency, reference, step_key)
 			values ($1, $2, $3, $4, $5, $6)`, orderID, kind, amount, currency, reference, key)

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/omni-retail/omni/internal/order"
+	"github.com/omni-retail/omni/workflows"
+)
+
+// returnBody is lines of a collected order brought back to a store.
+type returnBody struct {
+	Lines []order.ReturnLine `json:"lines"`
+}
+
+// exchangeBody is lines brought back and new items taken at a store counter.
+type exchangeBody struct {
+	ReturnLines []order.ReturnLine   `json:"return_lines"`
+	NewLines    []order.ExchangeLine `json:"new_lines"`
+	Tender      *workflows.Tender    `json:"tender"`
+}
+
+// takeBack records a return in any store: resellable goods are restocked
+// there, damaged ones written off, and the paid amount refunded.
+func (s *Server) takeBack(c echo.Context) error {
+	var body returnBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	fields := checkReturnLines("lines", body.Lines)
+	if len(fields) > 0 {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the return is not valid", Fields: fields}
+	}
+	storeID, id := c.Param("store_id"), c.Param("id")
+	if err := s.checkReturnable(c.Request().Context(), storeID, id); err != nil {
+		return err
+	}
+	req := workflows.ReturnRequest{Actor: actorOf(c, storeID), StoreID: storeID, Lines: body.Lines}
+	o, err := s.runUpdate(c, id, workflows.UpdateReturn, req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"return": o.Returns[len(o.Returns)-1], "order": o.WithoutPickupCode()})
+}
+
+// exchange returns lines and sells new items from the store's stock in one go;
+// the answer says the difference paid or refunded.
+func (s *Server) exchange(c echo.Context) error {
+	var body exchangeBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	fields := checkReturnLines("return_lines", body.ReturnLines)
+	if len(body.NewLines) == 0 || len(body.NewLines) > order.MaxLines {
+		fields = append(fields, order.FieldError{Field: "new_lines", Detail: fmt.Sprintf("1 to %d new items", order.MaxLines)})
+	}
+	for i, l := range body.NewLines {
+		at := fmt.Sprintf("new_lines[%d]", i)
+		if !skuPattern.MatchString(l.SKU) {
+			fields = append(fields, order.FieldError{Field: at + ".sku", Detail: "is not a SKU"})
+		}
+		if l.Quantity < 1 || l.Quantity > order.MaxQuantity {
+			fields = append(fields, order.FieldError{Field: at + ".quantity", Detail: fmt.Sprintf("must be between 1 and %d", order.MaxQuantity)})
+		}
+		if l.UnitPrice < 1 || l.UnitPrice > order.MaxUnitPrice {
+			fields = append(fields, order.FieldError{Field: at + ".unit_price", Detail: fmt.Sprintf("must be between 1 and %d minor units", order.MaxUnitPrice)})
+		}
+	}
+	if t := body.Tender; t != nil {
+		if t.Reference == "" || len(t.Reference) > 200 {
+			fields = append(fields, order.FieldError{Field: "tender.reference", Detail: "is required with a tender, at most 200 characters"})
+		}
+		if len(t.Method) > 50 {
+			fields = append(fields, order.FieldError{Field: "tender.method", Detail: "at most 50 characters"})
+		}
+	}
+	if len(fields) > 0 {
+		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the exchange is not valid", Fields: fields}
+	}
+	storeID, id := c.Param("store_id"), c.Param("id")
+	if err := s.checkReturnable(c.Request().Context(), storeID, id); err != nil {
+		return err
+	}
+	req := workflows.ExchangeRequest{Actor: actorOf(c, storeID), StoreID: storeID,
+		ReturnLines: body.ReturnLines, NewLines: body.NewLines, Tender: body.Tender}
+	o, err := s.runUpdate(c, id, workflows.UpdateExchange, req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"exchange": o.Exchanges[len(o.Exchanges)-1], "order": o.WithoutPickupCode()})
+}
+
+// checkReturnLines checks the shape of lines brought back.
+func checkReturnLines(field string, lines []order.ReturnLine) []order.FieldError {
+	var fields []order.FieldError
+	if len(lines) == 0 || len(lines) > order.MaxLines {
+		return append(fields, order.FieldError{Field: field, Detail: fmt.Sprintf("1 to %d lines", order.MaxLines)})
+	}
+	for i, l := range lines {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		if !skuPattern.MatchString(l.SKU) {
+			fields = append(fields, order.FieldError{Field: at + ".sku", Detail: "is not a SKU"})
+		}
+		if l.Quantity < 1 || l.Quantity > order.MaxQuantity {
+			fields = append(fields, order.FieldError{Field: at + ".quantity", Detail: fmt.Sprintf("must be between 1 and %d", order.MaxQuantity)})
+		}
+		if l.Reason == "" || len(l.Reason) > workflows.MaxReasonLength {
+			fields = append(fields, order.FieldError{Field: at + ".reason", Detail: fmt.Sprintf("is required, at most %d characters", workflows.MaxReasonLength)})
+		}
+		if l.Condition != order.ConditionResellable && l.Condition != order.ConditionDamaged {
+			fields = append(fields, order.FieldError{Field: at + ".condition", Detail: "must be resellable or damaged"})
+		}
+	}
+	return fields
+}
+
+// checkReturnable answers from the read model what needs no workflow: an
+// unknown store or order, an order nothing of which was handed over, and a
+// closed return window.
+func (s *Server) checkReturnable(ctx context.Context, storeID, orderID string) error {
+	if ok, err := s.db.StoreExists(ctx, storeID); err != nil {
+		return err
+	} else if !ok {
+		return order.Errorf(order.KindNotFound, "store_not_found", "no store %q", storeID)
+	}
+	o, err := s.db.Order(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	switch o.Status {
+	case order.StatusCancelled, order.StatusExpired, order.StatusRejected:
+		return order.Errorf(order.KindConflict, "not_returnable", "the order is %s: nothing of it was handed over", o.Status)
+	case order.StatusReturned:
+		return order.Errorf(order.KindConflict, "nothing_to_return", "every item of the order has been returned")
+	case order.StatusPlaced, order.StatusAwaitingPick, order.StatusReadyForCollection:
+		return order.Errorf(order.KindConflict, "not_collected", "the order is %s: nothing has been handed over yet", o.Status)
+	}
+	if until := o.ReturnableUntil; until == nil || time.Now().After(*until) {
+		return order.Errorf(order.KindConflict, "return_window_closed", "the return window of this order has closed")
+	}
+	return nil
+}
