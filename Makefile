@@ -19,7 +19,7 @@ test:
 
 ## unit: tests that need no database or Temporal server
 unit:
-	$(GO) test -count=1 ./config/... ./workflows/... ./activities/... ./internal/order/... ./internal/api/...
+	$(GO) test -count=1 ./config/... ./workflows/... ./activities/... ./internal/order/... ./internal/api/... ./internal/webhooks/...
 
 ## integration: the end-to-end tests alone
 integration:

@@ -33,6 +33,9 @@ type Config struct {
 	Pickup   Pickup   `mapstructure:"pickup"`
 	Returns  Returns  `mapstructure:"returns"`
 	Reassign Reassign `mapstructure:"reassign"`
+	Auth     Auth     `mapstructure:"auth"`
+	Notify   Notify   `mapstructure:"notify"`
+	Webhooks Webhooks `mapstructure:"webhooks"`
 	Stores   []Store  `mapstructure:"stores"`
 	Log      Log      `mapstructure:"log"`
 }
@@ -148,8 +151,11 @@ var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config: %s (OMNI_%s): %s", key,
-			strings.ToUpper(strings.ReplaceAll(key, ".", "_")), fmt.Sprintf(format, args...)))
+		where := "OMNI_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if strings.Contains(key, "[") {
+			where = "set in the config file" // list items have no environment variable
+		}
+		errs = append(errs, fmt.Errorf("config: %s (%s): %s", key, where, fmt.Sprintf(format, args...)))
 	}
 	hostPort := func(key, value string, optional bool) {
 		if value == "" && optional {
@@ -224,6 +230,9 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("stores[%d].lon", i), "want -180 to 180, got %v", *s.Lon)
 		}
 	}
+	c.validateAuth(bad)
+	c.validateNotify(bad)
+	c.validateWebhooks(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -50,9 +50,19 @@ func TestEnvironmentOverrides(t *testing.T) {
 
 func TestFileOverridesDefaults(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "omni.yaml")
-	require.NoError(t, os.WriteFile(file, []byte("pick:\n  deadline: 90m\nstores:\n  - id: s-9\n    name: Nine\n"), 0o600))
+	require.NoError(t, os.WriteFile(file, []byte(`pick:
+  deadline: 90m
+stores:
+  - id: s-9
+    name: Nine
+auth:
+  token_secret: a-production-secret-of-some-length
+  clients:
+    - {name: till-9, role: store, key: k-9-0123456789, stores: [s-9]}
+`), 0o600))
 	c, err := config.Load(file)
 	require.NoError(t, err)
+	require.False(t, c.Auth.UsesDevCredentials())
 	require.Equal(t, 90*time.Minute, c.Pick.Deadline)
 	require.Equal(t, []config.Store{{ID: "s-9", Name: "Nine"}}, c.Stores)
 	require.Equal(t, "127.0.0.1:8080", c.HTTP.Addr, "keys the file does not name keep their defaults")

@@ -116,7 +116,14 @@ type orderRun struct {
 
 	returning map[string]int64 // units claimed by returns in progress, by SKU
 	takebacks int              // returns and exchanges so far, for their ids
+
+	asyncNotify bool                      // notifications go through outbox (see sendNotifications)
+	outbox      []activities.Notification // notifications not yet sent, oldest first
 }
+
+// asyncNotifyChange marks the change that sends customer notifications off
+// the path of the request that caused them (before it, each handler waited).
+const asyncNotifyChange = "async-notify"
 
 var (
 	localOptions = workflow.LocalActivityOptions{
@@ -175,6 +182,10 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 		return err
 	}
 
+	r.asyncNotify = workflow.GetVersion(ctx, asyncNotifyChange, workflow.DefaultVersion, 1) == 1
+	if r.asyncNotify {
+		r.sendNotifications(ctx)
+	}
 	r.recordLockouts(ctx)
 
 	r.busy = true
@@ -186,7 +197,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	if err := r.runClocks(ctx); err != nil {
 		return err
 	}
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && len(r.outbox) == 0 })
 }
 
 // lines is the order as a list of SKU quantities.
@@ -602,10 +613,47 @@ func (r *orderRun) notify(ctx workflow.Context, template string, data map[string
 		data = map[string]any{}
 	}
 	data["order_number"] = r.o.Number
-	return r.exec(ctx, a.Notify, activities.Notification{
+	n := activities.Notification{
 		Key: r.key("notify-" + template + fmt.Sprint(r.seq)), OrderID: r.o.ID, Template: template,
 		Channel: "email", Recipient: r.o.Customer.Email, Data: data,
-	}, nil)
+	}
+	if r.asyncNotify {
+		r.outbox = append(r.outbox, n)
+		return nil
+	}
+	return r.exec(ctx, a.Notify, n, nil)
+}
+
+// notifyOptions retry a notification until the provider takes it, backing
+// off to a few minutes between tries.
+var notifyOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Minute,
+	},
+}
+
+// sendNotifications sends queued notifications one at a time, in order, off
+// the path of the requests that caused them: a provider that is down delays
+// the customer's message, never a store's pick or handover. The workflow
+// ends only once the queue is empty.
+func (r *orderRun) sendNotifications(ctx workflow.Context) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ctx = workflow.WithLocalActivityOptions(ctx, notifyOptions)
+		for {
+			if err := workflow.Await(ctx, func() bool { return len(r.outbox) > 0 }); err != nil {
+				return
+			}
+			n := r.outbox[0]
+			if err := workflow.ExecuteLocalActivity(ctx, a.Notify, n).Get(ctx, nil); err != nil {
+				// Only a non-retryable error ends the retries: the message cannot be sent.
+				workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "error", err)
+			}
+			r.outbox = r.outbox[1:]
+		}
+	})
 }
 
 // key is an activity's idempotency key: the order and the step.

@@ -67,6 +67,10 @@ func run(args []string) error {
 	case "dev":
 		parts = app.Parts{Embedded: true, API: true, Worker: true}
 	case "serve":
+		if cfg.Auth.UsesDevCredentials() {
+			return fmt.Errorf("omni serve refuses the development credentials of omni.yaml (keys and secrets starting %q): "+
+				"configure auth.token_secret and auth.clients in a file (omni -config FILE serve)", config.DevCredentialPrefix)
+		}
 		parts = app.Parts{API: true}
 	case "worker":
 		parts = app.Parts{Worker: true}

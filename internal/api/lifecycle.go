@@ -2,10 +2,13 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/order"
+	"github.com/omni-retail/omni/internal/postgres"
 	"github.com/omni-retail/omni/workflows"
 )
 
@@ -25,40 +28,51 @@ func (s *Server) cancelOrder(c echo.Context) error {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the cancellation is not valid",
 			Fields: []order.FieldError{{Field: "reason", Detail: "at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
 	}
-	id := c.Param("id")
-	if _, err := s.db.Order(c.Request().Context(), id); err != nil {
-		return err
+	id, a := c.Param("id"), accessOf(c)
+	p := principal(c)
+	if p.Role == auth.RoleCustomer && a.Status != order.StatusPlaced && a.Status != order.StatusAwaitingPick {
+		return order.Errorf(order.KindConflict, "too_late_to_cancel",
+			"the order is %s: the store has picked it; ask the contact centre or refuse it at the counter", a.Status)
 	}
-	req := workflows.CancelRequest{Actor: channelActor(c, order.ChannelWeb, "customer"), Reason: body.Reason}
-	return s.updateFull(c, id, workflows.UpdateCancel, req)
+	req := workflows.CancelRequest{Actor: actorFor(c, p), Reason: body.Reason}
+	return s.updateFor(c, id, a, workflows.UpdateCancel, req)
 }
 
 func (s *Server) extendPickup(c echo.Context) error {
-	id := c.Param("id")
-	if _, err := s.db.Order(c.Request().Context(), id); err != nil {
-		return err
-	}
-	req := workflows.ExtendPickupRequest{Actor: channelActor(c, order.ChannelContact, "contact_centre")}
-	return s.updateFull(c, id, workflows.UpdateExtendPickup, req)
+	id, a := c.Param("id"), accessOf(c)
+	req := workflows.ExtendPickupRequest{Actor: actorFor(c, principal(c))}
+	return s.updateFor(c, id, a, workflows.UpdateExtendPickup, req)
 }
 
-// updateFull runs an Update and answers with the order as its owner sees it.
-func (s *Server) updateFull(c echo.Context, orderID, name string, arg any) error {
+// updateFor runs an Update and answers with the order as the caller may see it.
+func (s *Server) updateFor(c echo.Context, orderID string, a postgres.OrderAccess, name string, arg any) error {
 	o, err := s.runUpdate(c, orderID, name, arg)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, o)
+	return s.respondOrder(c, http.StatusOK, orderID, o, a)
 }
 
-// channelActor reads the Omni-Channel and Omni-Actor headers with defaults.
-func channelActor(c echo.Context, channel, actor string) workflows.Actor {
+// roleChannels are the channels each role acts through; the first is the default.
+var roleChannels = map[auth.Role][]string{
+	auth.RoleCheckout: {order.ChannelWeb, order.ChannelApp},
+	auth.RoleStore:    {order.ChannelPOS, order.ChannelStoreConsole},
+	auth.RoleSupport:  {order.ChannelContact},
+	auth.RoleCustomer: {order.ChannelWeb, order.ChannelApp},
+	auth.RoleAdmin:    {order.ChannelSystem},
+}
+
+// actorFor says who acts, for the timeline: the channel from the Omni-Channel
+// header when the caller's role acts through it (else the role's usual one),
+// and the person from Omni-Actor (else the client's name).
+func actorFor(c echo.Context, p auth.Principal) workflows.Actor {
+	channels := roleChannels[p.Role]
 	a := workflows.Actor{Channel: c.Request().Header.Get("Omni-Channel"), Actor: c.Request().Header.Get("Omni-Actor")}
-	if !order.ValidChannel(a.Channel) {
-		a.Channel = channel
+	if !slices.Contains(channels, a.Channel) {
+		a.Channel = channels[0]
 	}
 	if a.Actor == "" || len(a.Actor) > 100 {
-		a.Actor = actor
+		a.Actor = p.Name
 	}
 	return a
 }

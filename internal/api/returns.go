@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -36,10 +35,7 @@ func (s *Server) takeBack(c echo.Context) error {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the return is not valid", Fields: fields}
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	if err := s.checkReturnable(c.Request().Context(), storeID, id); err != nil {
-		return err
-	}
-	req := workflows.ReturnRequest{Actor: actorOf(c, storeID), StoreID: storeID, Lines: body.Lines}
+	req := workflows.ReturnRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: body.Lines}
 	o, err := s.runUpdate(c, id, workflows.UpdateReturn, req)
 	if err != nil {
 		return err
@@ -82,10 +78,7 @@ func (s *Server) exchange(c echo.Context) error {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the exchange is not valid", Fields: fields}
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	if err := s.checkReturnable(c.Request().Context(), storeID, id); err != nil {
-		return err
-	}
-	req := workflows.ExchangeRequest{Actor: actorOf(c, storeID), StoreID: storeID,
+	req := workflows.ExchangeRequest{Actor: actorFor(c, principal(c)), StoreID: storeID,
 		ReturnLines: body.ReturnLines, NewLines: body.NewLines, Tender: body.Tender}
 	o, err := s.runUpdate(c, id, workflows.UpdateExchange, req)
 	if err != nil {
@@ -121,11 +114,15 @@ func checkReturnLines(field string, lines []order.ReturnLine) []order.FieldError
 // checkReturnable answers from the read model what needs no workflow: an
 // unknown store or order, an order nothing of which was handed over, and a
 // closed return window.
-func (s *Server) checkReturnable(ctx context.Context, storeID, orderID string) error {
+func (s *Server) checkReturnable(c echo.Context, storeID, orderID string) error {
+	ctx := c.Request().Context()
 	if ok, err := s.db.StoreExists(ctx, storeID); err != nil {
 		return err
 	} else if !ok {
 		return order.Errorf(order.KindNotFound, "store_not_found", "no store %q", storeID)
+	}
+	if _, err := s.access(c, orderID); err != nil {
+		return err
 	}
 	o, err := s.db.Order(ctx, orderID)
 	if err != nil {

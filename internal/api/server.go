@@ -9,7 +9,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
+	"github.com/omni-retail/omni/activities"
+	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/postgres"
 	"github.com/omni-retail/omni/workflows"
 )
@@ -22,8 +25,11 @@ type Server struct {
 	policy    workflows.Policy
 	reassign  func(storeID string) []string
 	timeout   time.Duration
+	auth      *auth.Authenticator
 	log       *slog.Logger
 	echo      *echo.Echo
+	streams   streams // live timelines (stream.go)
+	notifier  activities.Notifier
 }
 
 // Options configures a Server.
@@ -35,37 +41,87 @@ type Options struct {
 	// ReassignOrder lists the stores an order may move to from its store.
 	ReassignOrder  func(storeID string) []string
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// Auth checks API keys and customer tokens.
+	Auth *auth.Authenticator
+	// LookupsPerMinute bounds order lookups per client address.
+	LookupsPerMinute int
+	Logger           *slog.Logger
+	// Events wakes the live timeline streams when an order has new events
+	// (nil: the streams poll). MaxStreams bounds them (0: DefaultMaxStreams).
+	Events     *postgres.Listener
+	MaxStreams int
+	// Metrics serves GET /metrics (internal/metrics); nil answers 404.
+	Metrics http.Handler
+	// Notifier resends customer notifications (internal/notify); nil answers 503.
+	Notifier activities.Notifier
 }
 
 // New builds the API and registers its routes.
 func New(o Options) *Server {
 	s := &Server{db: o.DB, temporal: o.Temporal, taskQueue: o.TaskQueue, policy: o.Policy, reassign: o.ReassignOrder,
-		timeout: o.RequestTimeout, log: o.Logger}
+		timeout: o.RequestTimeout, auth: o.Auth, log: o.Logger}
+	s.streams.init(o.Events, o.MaxStreams)
+	s.notifier = o.Notifier
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
+	// Client addresses (for lookup limits) are the connection's: headers a
+	// client sets are not trusted.
+	e.IPExtractor = echo.ExtractIPDirect()
 	s.echo = e
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", metricsRoute(o.Metrics))
 	e.GET("/openapi.json", s.openAPI)
 
-	v1 := e.Group("/v1")
-	v1.POST("/orders", s.placeOrder)
-	v1.GET("/orders/:id", s.getOrder)
-	v1.GET("/orders/:id/events", s.getEvents)
-	v1.POST("/orders/:id/cancel", s.cancelOrder)
-	v1.POST("/orders/:id/extend-pickup", s.extendPickup)
-	v1.GET("/stores/:store_id/orders", s.storeQueue)
-	v1.POST("/stores/:store_id/orders/:id/pick", s.pick)
-	v1.POST("/stores/:store_id/orders/:id/collect", s.collect)
-	v1.POST("/stores/:store_id/orders/:id/reject", s.reject)
-	v1.POST("/stores/:store_id/orders/:id/returns", s.takeBack)
-	v1.POST("/stores/:store_id/orders/:id/exchanges", s.exchange)
-	v1.PUT("/stores/:store_id/stock/:sku", s.setStock)
-	v1.GET("/stores/:store_id/stock/:sku", s.getStock)
+	lookups := max(o.LookupsPerMinute, 1)
+	e.POST("/v1/orders/lookup", s.lookup, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(float64(lookups) / 60), Burst: lookups, ExpiresIn: 3 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "60")
+			return &badRequest{code: "too_many_lookups", status: http.StatusTooManyRequests,
+				detail: "too many order lookups from this address; try again in a minute"}
+		},
+	}))
+
+	// Everything else needs a credential, and each route names the roles it
+	// allows; the handlers then check the order itself (404 for an order the
+	// caller may not know about).
+	const (
+		checkout = auth.RoleCheckout
+		store    = auth.RoleStore
+		support  = auth.RoleSupport
+		customer = auth.RoleCustomer
+		admin    = auth.RoleAdmin
+	)
+	v1 := e.Group("/v1", s.authenticate)
+	v1.POST("/orders", s.placeOrder, allow(checkout))
+	v1.GET("/orders/:id", s.getOrder, allow(checkout, store, support, customer)) // one query: access checked inside
+	v1.GET("/orders/:id/events", s.getEvents, allow(checkout, store, support, customer), s.visibleOrder)
+	v1.GET("/orders/:id/events/stream", s.streamEvents, allow(checkout, store, support, customer), s.visibleOrder)
+	v1.POST("/orders/:id/cancel", s.cancelOrder, allow(checkout, support, customer), s.visibleOrder)
+	v1.POST("/orders/:id/extend-pickup", s.extendPickup, allow(support, customer), s.visibleOrder)
+	v1.GET("/orders/:id/notifications", s.listNotifications, allow(checkout, support), s.visibleOrder)
+	v1.POST("/orders/:id/notifications/resend", s.resendNotification, allow(support), s.visibleOrder)
+	stores := v1.Group("/stores/:store_id", allow(store, admin), storeStaff)
+	staff := allow(store)
+	stores.GET("/orders", s.storeQueue, staff)
+	stores.POST("/orders/:id/pick", s.pick, staff, s.storeOrder)
+	stores.POST("/orders/:id/collect", s.collect, staff, s.storeOrder)
+	stores.POST("/orders/:id/reject", s.reject, staff, s.storeOrder)
+	stores.POST("/orders/:id/returns", s.takeBack, staff, s.returnableOrder)
+	stores.POST("/orders/:id/exchanges", s.exchange, staff, s.returnableOrder)
+	stores.PUT("/stock/:sku", s.setStock, allow(admin))
+	stores.GET("/stock/:sku", s.getStock)
+	s.consoleRoutes(e, v1, stores) // the store console and the customer page (console.go)
+	v1.POST("/admin/webhooks", s.createWebhook, allow(admin))
+	v1.GET("/admin/webhooks", s.listWebhooks, allow(admin))
+	v1.DELETE("/admin/webhooks/:id", s.deleteWebhook, allow(admin))
+	v1.GET("/admin/webhooks/:id/deliveries", s.webhookDeliveries, allow(admin))
 	return s
 }
 

@@ -62,10 +62,7 @@ func (s *Server) pick(c echo.Context) error {
 		return err
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
-		return err
-	}
-	req := workflows.PickRequest{Actor: actorOf(c, storeID), StoreID: storeID, Lines: *body.Lines}
+	req := workflows.PickRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: *body.Lines}
 	return s.update(c, id, workflows.UpdatePick, req)
 }
 
@@ -93,9 +90,6 @@ func (s *Server) collect(c echo.Context) error {
 		return err
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	until, err := s.db.PickupCodeLockedUntil(ctx, id, PickupCodeAttempts, PickupCodeLockout)
 	if err != nil {
@@ -106,7 +100,7 @@ func (s *Server) collect(c echo.Context) error {
 		return &badRequest{code: "pickup_code_locked", status: http.StatusTooManyRequests,
 			detail: "too many wrong pickup codes for this order; handover is refused until " + until.UTC().Format(time.RFC3339)}
 	}
-	actor := actorOf(c, storeID)
+	actor := actorFor(c, principal(c))
 	req := workflows.CollectRequest{Actor: actor, StoreID: storeID, PickupCode: body.PickupCode,
 		Lines: body.Lines, CollectedBy: body.CollectedBy, Refused: body.Refused}
 	err = s.update(c, id, workflows.UpdateCollect, req)
@@ -165,10 +159,7 @@ func (s *Server) reject(c echo.Context) error {
 			Fields: []order.FieldError{{Field: "reason", Detail: "is required, at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	if err := s.checkOrderStore(c.Request().Context(), storeID, id); err != nil {
-		return err
-	}
-	req := workflows.RejectRequest{Actor: actorOf(c, storeID), StoreID: storeID, Reason: body.Reason}
+	req := workflows.RejectRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Reason: body.Reason}
 	return s.update(c, id, workflows.UpdateReject, req)
 }
 
@@ -216,12 +207,16 @@ func checkLines(lines []order.LineQty, minQty int64) error {
 
 // checkOrderStore answers from the read model, before Temporal is asked:
 // unknown orders are 404 and another store's orders are 409.
-func (s *Server) checkOrderStore(ctx context.Context, storeID, orderID string) error {
-	o, err := s.db.Order(ctx, orderID)
+func (s *Server) checkOrderStore(c echo.Context, storeID, orderID string) error {
+	a, err := s.db.Access(c.Request().Context(), orderID)
 	if err != nil {
 		return err
 	}
-	if o.Fulfilment.StoreID != storeID {
+	if !principal(c).WorksAt(a.StoreID) {
+		// Another store's order: its existence is not this store's business.
+		return order.Errorf(order.KindNotFound, "order_not_found", "no order %q", orderID)
+	}
+	if a.StoreID != storeID {
 		return order.Errorf(order.KindConflict, "wrong_store", "order %s is for collection at another store", orderID)
 	}
 	return nil
@@ -264,11 +259,6 @@ func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order
 		}
 	}
 	return o, err
-}
-
-// actorOf reads who is acting at a store, defaulting to the store's POS.
-func actorOf(c echo.Context, storeID string) workflows.Actor {
-	return channelActor(c, order.ChannelPOS, "store:"+storeID)
 }
 
 type stockBody struct {

@@ -20,8 +20,11 @@ import (
 	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/config"
 	"github.com/omni-retail/omni/internal/api"
+	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/devtemporal"
+	"github.com/omni-retail/omni/internal/metrics"
 	"github.com/omni-retail/omni/internal/postgres"
+	"github.com/omni-retail/omni/internal/webhooks"
 	"github.com/omni-retail/omni/workflows"
 )
 
@@ -43,6 +46,8 @@ type App struct {
 	http     *http.Server
 	listener net.Listener
 	api      *api.Server
+	metrics  *metrics.Metrics
+	webhooks *webhooks.Dispatcher // delivers the outbox to webhook subscriptions (worker processes)
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
@@ -75,10 +80,12 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 	if hostPort == "" {
 		return a, errors.New("temporal.address (OMNI_TEMPORAL_ADDRESS) is required: the Temporal frontend to connect to")
 	}
+	a.metrics = metrics.New(log.With("component", "metrics"))
 	copts := client.Options{
-		HostPort:  hostPort,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(quiet(log).With("component", "temporal-sdk")),
+		HostPort:       hostPort,
+		Namespace:      cfg.Temporal.Namespace,
+		MetricsHandler: a.metrics.TemporalHandler(),
+		Logger:         sdklog.NewStructuredLogger(quiet(log).With("component", "temporal-sdk")),
 	}
 	if cfg.Temporal.TLS.Enabled {
 		if copts.ConnectionOptions.TLS, err = tlsConfig(cfg.Temporal.TLS); err != nil {
@@ -100,25 +107,36 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 	if err := a.db.UpsertStores(ctx, storesOf(cfg)); err != nil {
 		return a, fmt.Errorf("register configured stores: %w", err)
 	}
+	a.metrics.CountOrders(a.db)
+	a.metrics.SetWebhookBacklog(a.db.WebhookBacklog)
 
+	notifier := NotifierOf(cfg, a.db, a.metrics, log)
 	if parts.Worker {
-		a.worker = NewWorker(a.client, cfg.Temporal.TaskQueue, a.db, log)
+		a.worker = NewWorker(a.client, cfg.Temporal.TaskQueue, a.db, notifier, a.metrics, log)
 		if err := a.worker.Start(); err != nil {
 			return a, fmt.Errorf("start worker: %w", err)
 		}
+		a.webhooks = webhooks.Start(a.db, webhooks.Options{PollInterval: cfg.Webhooks.PollInterval,
+			InitialBackoff: cfg.Webhooks.InitialBackoff, MaxBackoff: cfg.Webhooks.MaxBackoff, RetryFor: cfg.Webhooks.RetryFor,
+			Failures: a.metrics, Logger: log.With("component", "webhooks")})
 	}
 	if parts.API {
+		events := postgres.NewListener(a.db.Pool(), log)
 		a.api = api.New(api.Options{
 			DB: a.db, Temporal: a.client, TaskQueue: cfg.Temporal.TaskQueue, Policy: PolicyOf(cfg), ReassignOrder: cfg.ReassignOrder,
-			RequestTimeout: cfg.HTTP.RequestTimeout, Logger: log,
+			RequestTimeout: cfg.HTTP.RequestTimeout, Logger: log, Metrics: a.metrics.Handler(), Events: events,
+			Auth: AuthOf(cfg), LookupsPerMinute: cfg.Auth.LookupsPerMinute,
+			Notifier: notifier,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 			return a, fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
 		}
 		a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		a.http.RegisterOnShutdown(a.api.CloseStreams) // event streams never go idle by themselves
 		bg, cancel := context.WithCancel(context.Background())
 		a.cancel = cancel
 		go a.api.Reconcile(bg, 5*time.Second)
+		go events.Run(bg)
 		go func() {
 			defer close(a.done)
 			if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -174,9 +192,11 @@ func (a *App) Stop() {
 	if a.worker != nil {
 		a.worker.Stop()
 	}
+	a.webhooks.Stop() // before the pool closes: attempts in flight are recorded
 	if a.client != nil {
 		a.client.Close()
 	}
+	_ = a.metrics.Close()
 	if a.db != nil {
 		a.db.Pool().Close()
 	}
@@ -185,8 +205,12 @@ func (a *App) Stop() {
 	}
 }
 
-// NewWorker builds the order worker with the built-in PostgreSQL systems.
-func NewWorker(c client.Client, taskQueue string, db *postgres.DB, log *slog.Logger) worker.Worker {
+// NewWorker builds the order worker with the built-in PostgreSQL systems and
+// notifier (NotifierOf) for customer notifications; m (may be nil) observes
+// the order status transitions it projects.
+func NewWorker(c client.Client, taskQueue string, db *postgres.DB, notifier activities.Notifier, m *metrics.Metrics,
+	log *slog.Logger,
+) worker.Worker {
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
 	w.RegisterWorkflowWithOptions(workflows.ReturnWorkflow, workflow.RegisterOptions{Name: "ReturnWorkflow"})
@@ -196,20 +220,20 @@ func NewWorker(c client.Client, taskQueue string, db *postgres.DB, log *slog.Log
 		Payments:  db,
 		Refunds:   db,
 		Returns:   db,
-		Notifier:  activities.LogNotifier{Ledger: notificationLedger{db}, Logger: log},
-		Projector: db,
+		Notifier:  notifier,
+		Projector: metrics.NewProjector(db, m),
 		Logger:    log,
 	})
 	return w
 }
 
-// notificationLedger records notifications in PostgreSQL.
-type notificationLedger struct{ db *postgres.DB }
-
-func (l notificationLedger) Record(ctx context.Context, n activities.Notification, status string) (bool, error) {
-	return l.db.RecordNotification(ctx, postgres.Notification{
-		Key: n.Key, OrderID: n.OrderID, Template: n.Template, Channel: n.Channel, Recipient: n.Recipient, Data: n.Data,
-	}, status)
+// AuthOf builds the API's authenticator from the configured keys.
+func AuthOf(cfg *config.Config) *auth.Authenticator {
+	clients := make([]auth.Client, len(cfg.Auth.Clients))
+	for i, c := range cfg.Auth.Clients {
+		clients[i] = auth.Client{Name: c.Name, Role: auth.Role(c.Role), Key: c.Key, Stores: c.Stores}
+	}
+	return auth.New(clients, cfg.Auth.TokenSecret, cfg.Auth.CustomerTokenTTL)
 }
 
 // PolicyOf reads the business clocks from the configuration.

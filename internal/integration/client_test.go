@@ -58,12 +58,48 @@ func (c *api) do(method, path string, body any, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	if req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+credentialFor(method, path, req.Header))
+	} else if req.Header.Get("Authorization") == "none" {
+		req.Header.Del("Authorization")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// The development credentials of omni.yaml, and a test key for every store.
+const (
+	checkoutKey  = "dev-checkout-key"
+	supportKey   = "dev-support-key"
+	adminKey     = "dev-admin-key"
+	store1Key    = "dev-store-001-key"
+	allStoresKey = "it-all-stores-key"
+	// otherCheckoutKey is a second checkout service: it must not see the first one's orders.
+	otherCheckoutKey = "it-other-checkout-key"
+	store2Key        = "dev-store-002-key"
+)
+
+// credentialFor is who a test request acts as unless it says otherwise (an
+// Authorization header; "none" sends none): the checkout places and reads its
+// orders, store staff work the stores, the admin feeds stock, the contact
+// centre extends pickups and cancels on its channel.
+func credentialFor(method, path string, h http.Header) string {
+	switch {
+	case strings.HasPrefix(path, "/v1/stores/") && strings.Contains(path, "/stock/") && method == http.MethodPut:
+		return adminKey
+	case strings.HasPrefix(path, "/v1/admin/"):
+		return adminKey
+	case strings.HasPrefix(path, "/v1/stores/"):
+		return allStoresKey
+	case strings.HasSuffix(path, "/extend-pickup"),
+		strings.HasSuffix(path, "/cancel") && h.Get("Omni-Channel") == "contact_centre":
+		return supportKey
+	}
+	return checkoutKey
 }
 
 var seq atomic.Int64

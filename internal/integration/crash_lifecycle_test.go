@@ -43,7 +43,10 @@ func TestCrashDuringCancel(t *testing.T) {
 	go func() {
 		defer close(cancelled)
 		cl := &http.Client{Timeout: 2 * time.Minute}
-		resp, err := cl.Post(c.base+"/v1/orders/"+id+"/cancel", "application/json", bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, c.base+"/v1/orders/"+id+"/cancel", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+checkoutKey)
+		resp, err := cl.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}

@@ -75,6 +75,18 @@ func notifications(t *testing.T, orderID string) (templates []string, data []map
 	return templates, data
 }
 
+// waitNotifications waits until the order has at least n notifications
+// recorded (they are sent after the change that caused them) and returns them.
+func waitNotifications(t *testing.T, orderID string, n int) (templates []string, data []map[string]any) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		templates, data = notifications(t, orderID)
+		if len(templates) >= n || time.Now().After(deadline) {
+			return templates, data
+		}
+	}
+}
+
 func pickBody(lines ...map[string]any) map[string]any {
 	return map[string]any{"lines": lines}
 }
@@ -112,7 +124,7 @@ func TestStoreRejectMovesOrderThenRejects(t *testing.T) {
 	require.NotContains(t, string(q.Body), `"id":"`+id+`"`, "gone from the first store's queue")
 	require.Equal(t, "wrong_store", problem(t, c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/pick",
 		pickBody(qty(sku, 2))), http.StatusConflict), "the first store can no longer pick it")
-	templates, data := notifications(t, id)
+	templates, data := waitNotifications(t, id, 1)
 	require.Equal(t, []string{"store_changed"}, templates)
 	require.Equal(t, leeds, data[0]["store_id"], "the customer is told the new store")
 
@@ -141,7 +153,7 @@ func TestStoreRejectMovesOrderThenRejects(t *testing.T) {
 		}
 	}
 	require.Equal(t, "rejected", tl[len(tl)-1].Type)
-	templates, _ = notifications(t, id)
+	templates, _ = waitNotifications(t, id, 2)
 	require.Equal(t, []string{"store_changed", "rejected"}, templates)
 	require.Equal(t, "order_closed", problem(t, c.do(http.MethodPost, "/v1/stores/"+leeds+"/orders/"+id+"/reject",
 		map[string]any{"reason": "again"}), http.StatusConflict))
@@ -167,7 +179,7 @@ func TestShortPickAndNothingFound(t *testing.T) {
 	adjusted := c.timeline(id).find("price_adjusted")
 	require.Len(t, adjusted, 1)
 	require.EqualValues(t, 1500, adjusted[0]["total"])
-	templates, data := notifications(t, id)
+	templates, data := waitNotifications(t, id, 2)
 	require.Equal(t, []string{"short_picked", "ready"}, templates)
 	require.EqualValues(t, 1500, data[0]["total"], "the customer is told the new total")
 	require.Equal(t, []any{"collect", "cancel"}, data[0]["choices"])
@@ -314,6 +326,6 @@ func TestPickEscalationMovesOrder(t *testing.T) {
 	}
 	require.Equal(t, []string{"pick_overdue", "pick_escalated", "reassigned",
 		"pick_overdue", "pick_escalated", "no_stock", "rejected"}, flow, "each store gets its own clocks; Leeds has no stock")
-	templates, _ := notifications(t, id)
+	templates, _ := waitNotifications(t, id, 2)
 	require.Equal(t, []string{"store_changed", "rejected"}, templates)
 }

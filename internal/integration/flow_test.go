@@ -206,10 +206,12 @@ func TestStoreRules(t *testing.T) {
 	require.Equal(t, []string{"placed", "stock_reserved", "pick_requested"}, c.eventTypes(id), "rejected requests leave no trace")
 	require.EqualValues(t, 2, c.order(id).Version)
 
-	require.Equal(t, "store_not_found", problem(t, c.do(http.MethodGet, "/v1/stores/store-999/orders", nil), http.StatusNotFound))
+	require.Equal(t, "forbidden", problem(t, c.do(http.MethodGet, "/v1/stores/store-999/orders", nil), http.StatusForbidden),
+		"store staff work for their stores only")
 	require.Equal(t, "bad_query", problem(t, c.do(http.MethodGet, "/v1/stores/"+store+"/orders?status=bogus", nil), http.StatusBadRequest))
 	require.Equal(t, "store_not_found", problem(t, c.do(http.MethodPut, "/v1/stores/store-999/stock/"+sku, map[string]any{"on_hand": 1}), http.StatusNotFound))
-	require.Equal(t, "store_not_found", problem(t, c.do(http.MethodGet, "/v1/stores/store-999/stock/"+sku, nil), http.StatusNotFound))
+	require.Equal(t, "store_not_found", problem(t, c.do(http.MethodGet, "/v1/stores/store-999/stock/"+sku, nil,
+		"Authorization", "Bearer "+adminKey), http.StatusNotFound))
 	require.Equal(t, "validation", problem(t, c.do(http.MethodPut, "/v1/stores/"+store+"/stock/"+sku, map[string]any{"on_hand": -1}), http.StatusUnprocessableEntity))
 	require.Equal(t, "order_not_found", problem(t, c.do(http.MethodGet, "/v1/orders/nope", nil), http.StatusNotFound))
 	require.Equal(t, "order_not_found", problem(t, c.do(http.MethodGet, "/v1/orders/nope/events", nil), http.StatusNotFound))

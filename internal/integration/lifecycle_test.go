@@ -77,14 +77,7 @@ func TestNoShowExpiresAndStockReturns(t *testing.T) {
 	require.Contains(t, types, "pickup_reminder_sent")
 	require.Equal(t, "expired", types[len(types)-1])
 	require.Less(t, slices.Index(types, "pickup_reminder_sent"), slices.Index(types, "expired"))
-	var templates []string
-	rows, err := omni.DB().Pool().Query(context.Background(), "select template from notifications where order_id = $1 order by id", id)
-	require.NoError(t, err)
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		templates = append(templates, s)
-	}
+	templates, _ := waitNotifications(t, id, 3)
 	require.Equal(t, []string{"ready", "reminder", "expired"}, templates, "the customer was told each time")
 	require.Equal(t, "order_closed", problem(t, c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
 		map[string]any{"pickup_code": "ABCDEFGH"}), http.StatusConflict))

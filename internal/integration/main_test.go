@@ -103,6 +103,14 @@ func testConfig(dataDir, httpAddr, temporalAddr string) *config.Config {
 	cfg.Temporal.TaskQueue = "omni-it"
 	cfg.Pickup.Hold = 10 * time.Minute
 	cfg.Pickup.Reminder = 5 * time.Minute
+	// Webhook retries within a test's patience (TestWebhooks*).
+	cfg.Webhooks.PollInterval = 100 * time.Millisecond
+	cfg.Webhooks.InitialBackoff = 200 * time.Millisecond
+	cfg.Webhooks.MaxBackoff = time.Second
+	// The development keys of omni.yaml, plus store staff working for every store.
+	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "it-all-stores", Role: "store", Key: allStoresKey,
+		Stores: []string{"store-001", "store-002", "store-003"}})
+	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "app-checkout", Role: "checkout", Key: otherCheckoutKey})
 	return cfg
 }
 

@@ -62,7 +62,22 @@ type Customer struct {
 	Email string `json:"email"`
 	Phone string `json:"phone,omitempty"`
 	Name  string `json:"name,omitempty"`
+	// Notify is the channel the customer wants notifications on: email (the
+	// default, when empty), sms (to Phone) or push (to PushToken).
+	Notify string `json:"notify,omitempty"`
+	// Language is the customer's language as a BCP 47 tag (en, fr, fr-CA);
+	// notifications fall back to English where it has no templates.
+	Language string `json:"language,omitempty"`
+	// PushToken is the customer's device token at the retailer's push provider.
+	PushToken string `json:"push_token,omitempty"`
 }
+
+// Notification channels a customer can prefer.
+const (
+	NotifyEmail = "email"
+	NotifySMS   = "sms"
+	NotifyPush  = "push"
+)
 
 // Fulfilment says how the order reaches the customer.
 type Fulfilment struct {

@@ -13,6 +13,7 @@ const (
 	MaxQuantity    = 10_000
 	MaxUnitPrice   = 100_000_000 // one million in a two-decimal currency
 	maxFieldLength = 200
+	maxPushToken   = 1024
 )
 
 var (
@@ -20,6 +21,9 @@ var (
 	skuPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 	phonePattern    = regexp.MustCompile(`^\+?[0-9 ()-]{5,20}$`)
+	languagePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$`)
+	// pushTokenPattern is printable ASCII without spaces, as device tokens are.
+	pushTokenPattern = regexp.MustCompile(`^[\x21-\x7E]+$`)
 )
 
 // PlaceRequest is the body of POST /v1/orders.
@@ -72,6 +76,25 @@ func (r *PlaceRequest) Validate() error {
 	}
 	if len(r.Customer.Name) > maxFieldLength || len(r.Customer.ID) > maxFieldLength {
 		bad("customer", "name and id must be at most %d characters", maxFieldLength)
+	}
+	switch r.Customer.Notify {
+	case "", NotifyEmail:
+	case NotifySMS:
+		if r.Customer.Phone == "" {
+			bad("customer.phone", "is required when customer.notify is sms")
+		}
+	case NotifyPush:
+		if r.Customer.PushToken == "" {
+			bad("customer.push_token", "is required when customer.notify is push")
+		}
+	default:
+		bad("customer.notify", "want email, sms or push, got %q", r.Customer.Notify)
+	}
+	if r.Customer.Language != "" && !languagePattern.MatchString(r.Customer.Language) {
+		bad("customer.language", "is not a language tag such as en, fr or fr-CA")
+	}
+	if t := r.Customer.PushToken; t != "" && (len(t) > maxPushToken || !pushTokenPattern.MatchString(t)) {
+		bad("customer.push_token", "must be 1-1024 printable characters without spaces")
 	}
 	if !currencyPattern.MatchString(r.Currency) {
 		bad("currency", "must be an ISO 4217 code such as GBP")

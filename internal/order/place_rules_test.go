@@ -49,6 +49,13 @@ func TestPlaceRequestValidate(t *testing.T) {
 		{"missing payment reference", func(r *order.PlaceRequest) { r.Payment.Reference = "" }, "payment.reference"},
 		{"unknown channel", func(r *order.PlaceRequest) { r.Channel = "fax" }, "channel"},
 		{"bad id", func(r *order.PlaceRequest) { r.ID = "has space" }, "id"},
+		{"sms preference", func(r *order.PlaceRequest) { r.Customer.Notify, r.Customer.Language = "sms", "fr-CA" }, ""},
+		{"push preference", func(r *order.PlaceRequest) { r.Customer.Notify, r.Customer.PushToken = "push", "fcm:abc-123_XYZ" }, ""},
+		{"unknown notify channel", func(r *order.PlaceRequest) { r.Customer.Notify = "fax" }, "customer.notify"},
+		{"sms without phone", func(r *order.PlaceRequest) { r.Customer.Notify, r.Customer.Phone = "sms", "" }, "customer.phone"},
+		{"push without token", func(r *order.PlaceRequest) { r.Customer.Notify = "push" }, "customer.push_token"},
+		{"bad language", func(r *order.PlaceRequest) { r.Customer.Language = "french!" }, "customer.language"},
+		{"push token with spaces", func(r *order.PlaceRequest) { r.Customer.PushToken = "a b" }, "customer.push_token"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

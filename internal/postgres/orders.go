@@ -32,7 +32,7 @@ type NewOrderFunc func(number string) (order.Order, error)
 // The same key with the same request hash returns the stored response; with a
 // different hash it is refused; while another request with the key is being
 // processed it is refused as a conflict.
-func (db *DB) PlaceOrder(ctx context.Context, key string, requestHash []byte, storeID, orderID string,
+func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash []byte, storeID, orderID string,
 	build NewOrderFunc,
 ) (Placement, error) {
 	var p Placement
@@ -85,15 +85,16 @@ func (db *DB) PlaceOrder(ctx context.Context, key string, requestHash []byte, st
 		if err != nil {
 			return err
 		}
-		placed := order.Event{Seq: 1, Type: order.EventPlaced, At: o.CreatedAt, Channel: o.Channel, Actor: "checkout",
+		placed := order.Event{Seq: 1, Type: order.EventPlaced, At: o.CreatedAt, Channel: o.Channel, Actor: placedBy,
 			Data: map[string]any{"total": o.Total(), "currency": o.Currency, "store_id": o.Fulfilment.StoreID}}
 		pay := o.Payments[0]
 
 		b := &pgx.Batch{}
-		b.Queue(`insert into orders (id, number, status, store_id, customer_email, doc, version, created_at, updated_at)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-			o.ID, o.Number, o.Status, o.Fulfilment.StoreID, o.Customer.Email, doc, o.Version, o.CreatedAt)
+		b.Queue(`insert into orders (id, number, status, store_id, customer_email, doc, version, created_at, updated_at, placed_by)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+			o.ID, o.Number, o.Status, o.Fulfilment.StoreID, o.Customer.Email, doc, o.Version, o.CreatedAt, placedBy)
 		queueEvent(b, o.ID, placed)
+		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
 		b.Queue(`insert into payments (order_id, kind, amount, currency, reference, step_key)
 			values ($1, 'authorization', $2, $3, $4, $5)`, o.ID, pay.Authorized, o.Currency, pay.Reference, o.ID+"/authorization")
 		b.Queue(`insert into idempotency_keys (key, request_hash, order_id, status_code, response) values ($1, $2, $3, 201, $4)`,
@@ -157,6 +158,9 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) 
 	for _, e := range events {
 		queueEvent(b, o.ID, e)
 	}
+	if len(events) > 0 {
+		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
+	}
 	return translate(db.pool.SendBatch(ctx, b).Close())
 }
 
@@ -177,6 +181,50 @@ func (db *DB) Order(ctx context.Context, id string) (order.Order, error) {
 	err := db.pool.QueryRow(ctx, "select doc from orders where id = $1", id).Scan(&o)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
+	}
+	return o, translate(err)
+}
+
+// OrderAccess is what deciding who may see an order needs.
+type OrderAccess struct {
+	PlacedBy string
+	StoreID  string
+	Status   order.Status
+}
+
+// Access reads who placed an order, where it is to be collected and its status.
+func (db *DB) Access(ctx context.Context, id string) (OrderAccess, error) {
+	var a OrderAccess
+	err := db.pool.QueryRow(ctx, "select placed_by, store_id, status from orders where id = $1", id).
+		Scan(&a.PlacedBy, &a.StoreID, &a.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
+	}
+	return a, translate(err)
+}
+
+// OrderWithAccess reads an order's stored snapshot and its access facts in
+// one round trip: the hot path of GET /v1/orders/{id}.
+func (db *DB) OrderWithAccess(ctx context.Context, id string) ([]byte, OrderAccess, error) {
+	var doc []byte
+	var a OrderAccess
+	err := db.pool.QueryRow(ctx, "select doc, placed_by, store_id, status from orders where id = $1", id).
+		Scan(&doc, &a.PlacedBy, &a.StoreID, &a.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, a, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
+	}
+	return doc, a, translate(err)
+}
+
+// FindByNumber finds the order with this number whose customer has this email
+// or phone. Any mismatch reads as no order, so a guess learns nothing.
+func (db *DB) FindByNumber(ctx context.Context, number, email, phone string) (order.Order, error) {
+	var o order.Order
+	err := db.pool.QueryRow(ctx, `select doc from orders where number = $1
+		and (($2 <> '' and lower(customer_email) = lower($2)) or ($3 <> '' and regexp_replace(doc->'customer'->>'phone', '[^0-9+]', '', 'g') = $3))`,
+		number, email, phone).Scan(&o)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, order.Errorf(order.KindNotFound, "order_not_found", "no order matches that number and contact")
 	}
 	return o, translate(err)
 }

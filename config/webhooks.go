@@ -1,0 +1,39 @@
+package config
+
+import "time"
+
+// MinWebhookRetry is the shortest webhooks.retry_for allowed: a receiver may
+// be down for a day without losing an event.
+const MinWebhookRetry = 24 * time.Hour
+
+// Webhooks configures the delivery of order events to other systems'
+// webhook subscriptions (internal/webhooks).
+type Webhooks struct {
+	// PollInterval is how often a worker process looks for new events and
+	// deliveries due.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// InitialBackoff is the wait after a first failed delivery attempt; it
+	// doubles with each further failure up to MaxBackoff (less some jitter).
+	InitialBackoff time.Duration `mapstructure:"initial_backoff"`
+	MaxBackoff     time.Duration `mapstructure:"max_backoff"`
+	// RetryFor is how long after its first attempt a delivery is retried
+	// before it is marked failed. At least MinWebhookRetry.
+	RetryFor time.Duration `mapstructure:"retry_for"`
+}
+
+func (c *Config) validateWebhooks(bad func(key, format string, args ...any)) {
+	w := c.Webhooks
+	if w.PollInterval <= 0 {
+		bad("webhooks.poll_interval", "must be a positive duration, got %s", w.PollInterval)
+	}
+	if w.InitialBackoff <= 0 {
+		bad("webhooks.initial_backoff", "must be a positive duration, got %s", w.InitialBackoff)
+	}
+	if w.MaxBackoff < w.InitialBackoff {
+		bad("webhooks.max_backoff", "must be at least webhooks.initial_backoff (%s), got %s", w.InitialBackoff, w.MaxBackoff)
+	}
+	if w.RetryFor < MinWebhookRetry {
+		bad("webhooks.retry_for", "must be at least %s, so a receiver that is down for a day loses nothing, got %s",
+			MinWebhookRetry, w.RetryFor)
+	}
+}

@@ -1,0 +1,873 @@
+// The store console: sign in with a store staff key, follow the store's live
+// queue, and pick, reject, hand over, take returns and exchanges.
+import {
+  client, follow, h, showError, money, minorUnits, majorUnits, when, STATUS, describe, channelWords,
+} from './api.js';
+
+const SESSION_KEY = 'omni.console';
+const view = document.getElementById('view');
+const who = document.getElementById('who');
+const live = document.getElementById('live');
+const announcer = document.getElementById('announce');
+
+let session = loadSession(); // { key, store, storeName, actor }
+let api = null;
+let queueStream = null;
+let queue = null; // the latest snapshot: { orders: [...] }
+let seenIds = null; // order ids seen in the queue so far (null before the first snapshot)
+const fresh = new Set(); // ids that arrived while the console was open
+let current = null; // the open order: { id, order, events, version, flash, stream }
+let rendered = ''; // the route the view shows
+let lastTab = 'awaiting'; // the queue tab to go back to
+
+document.getElementById('sign-out').addEventListener('click', signOut);
+window.addEventListener('hashchange', route);
+start();
+
+function loadSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function start() {
+  if (!session) {
+    showSignIn();
+    return;
+  }
+  const headers = { 'Omni-Channel': 'store_console' };
+  if (session.actor) headers['Omni-Actor'] = session.actor;
+  api = client(session.key, headers);
+  who.hidden = false;
+  document.getElementById('store-name').textContent = session.storeName || session.store;
+  queueStream = follow(`/v1/stores/${enc(session.store)}/events/stream`, session.key, onQueue, (state, status) => {
+    live.className = `live ${state === 'live' ? 'on' : 'off'}`;
+    live.textContent = state === 'live' ? 'Live' : state === 'closed' ? 'Not updating' : 'Reconnecting…';
+    if (state === 'closed' && status === 401) signOut();
+  });
+  route();
+}
+
+function signOut() {
+  sessionStorage.removeItem(SESSION_KEY);
+  session = null;
+  api = null;
+  if (queueStream) queueStream.close();
+  closeOrder();
+  queue = null;
+  seenIds = null;
+  who.hidden = true;
+  live.textContent = '';
+  rendered = '';
+  showSignIn();
+}
+
+const enc = encodeURIComponent;
+
+function announce(text) {
+  announcer.textContent = '';
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 50);
+}
+
+function focusHeading() {
+  const heading = view.querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: false });
+  }
+}
+
+// Routes: #/queue/<tab> (default awaiting), #/order/<id>.
+function route() {
+  if (!session) return;
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [kind, arg] = hash.split('/');
+  if (kind === 'order' && arg) {
+    const id = decodeURIComponent(arg);
+    if (rendered === `order:${id}`) return;
+    rendered = `order:${id}`;
+    openOrder(id);
+    return;
+  }
+  const tab = ['awaiting', 'overdue', 'ready'].includes(arg) ? arg : 'awaiting';
+  closeOrder();
+  rendered = `queue:${tab}`;
+  lastTab = tab;
+  showQueue(tab);
+}
+
+// ---- Sign in ----
+
+function showSignIn(stores) {
+  document.title = 'Sign in · Store console';
+  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const key = h('input', { id: 'key', name: 'key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const actor = h('input', { id: 'actor', name: 'actor', autocomplete: 'name', maxlength: '100' });
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  let pending = null; // { key, actor, stores } when the key serves several stores
+  const storeField = h('div', { class: 'field', hidden: true });
+  const form = h('form', { class: 'card narrow', 'aria-labelledby': 'sign-in-title', novalidate: true },
+    h('h1', { id: 'sign-in-title' }, 'Sign in to the store console'),
+    h('p', { class: 'muted' }, 'Use your store’s staff key. It is kept in this browser tab only, until you sign out or close the tab.'),
+    h('div', { class: 'field' }, h('label', { for: 'key' }, 'Store staff key'), key),
+    h('div', { class: 'field' },
+      h('label', { for: 'actor' }, 'Your name ', h('span', { class: 'hint' }, 'Optional: shown on the order history next to what you do.')), actor),
+    storeField,
+    h('div', { class: 'actions-row' }, button),
+    err);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (pending) {
+      const sel = storeField.querySelector('select');
+      const s = pending.stores.find((x) => x.id === sel.value);
+      finish(pending.key, pending.actor, s);
+      return;
+    }
+    if (!key.value.trim()) {
+      key.setAttribute('aria-invalid', 'true');
+      err.replaceChildren(h('strong', {}, 'Enter the store staff key.'));
+      err.hidden = false;
+      key.focus();
+      return;
+    }
+    key.removeAttribute('aria-invalid');
+    await busy(button, err, async () => {
+      const me = await client(key.value.trim()).get('/v1/me');
+      if (me.role !== 'store') {
+        throw plainError(`This is not a store staff key (it belongs to “${me.name}”, role ${me.role}).`);
+      }
+      if (!me.stores || me.stores.length === 0) throw plainError('This key does not work for any store Omni knows.');
+      if (me.stores.length === 1) {
+        finish(key.value.trim(), actor.value.trim(), me.stores[0]);
+        return;
+      }
+      pending = { key: key.value.trim(), actor: actor.value.trim(), stores: me.stores };
+      storeField.replaceChildren(
+        h('label', { for: 'store' }, 'Store'),
+        h('select', { id: 'store' }, me.stores.map((s) => h('option', { value: s.id }, `${s.name} (${s.id})`))));
+      storeField.hidden = false;
+      button.textContent = 'Continue';
+      storeField.querySelector('select').focus();
+    });
+  });
+  view.replaceChildren(form);
+  if (stores) return;
+  key.focus();
+}
+
+function finish(key, actor, store) {
+  session = { key, actor, store: store.id, storeName: store.name };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  if (!location.hash.startsWith('#/')) history.replaceState(null, '', '#/queue/awaiting');
+  start();
+}
+
+// An error of the page itself, shown like an API error.
+function plainError(message) {
+  const e = new Error(message);
+  e.plain = true;
+  return e;
+}
+
+// busy runs an action from a button: disabled while it runs; its error is
+// shown in err, next to the button.
+async function busy(button, err, fn) {
+  if (button.disabled) return;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  showError(err, null);
+  try {
+    await fn();
+  } catch (e) {
+    if (e && e.plain) {
+      err.replaceChildren(h('strong', {}, e.message));
+      err.hidden = false;
+    } else {
+      showError(err, e);
+    }
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+// ---- Queue ----
+
+const TABS = {
+  awaiting: { label: 'Awaiting pick', empty: 'Nothing is waiting to be picked.', test: (o) => o.status === 'awaiting_pick' },
+  overdue: { label: 'Overdue', empty: 'No pick is overdue.', test: (o) => o.status === 'awaiting_pick' && o.overdue },
+  ready: { label: 'Ready', empty: 'No order is waiting for its customer.', test: (o) => o.status === 'ready_for_collection' || o.status === 'partially_collected' },
+};
+
+function onQueue(msg) {
+  if (msg.type !== 'queue') return;
+  queue = msg.data;
+  const ids = queue.orders.map((o) => o.id);
+  if (seenIds) {
+    const arrived = queue.orders.filter((o) => !seenIds.has(o.id) && o.status === 'awaiting_pick');
+    for (const o of arrived) fresh.add(o.id);
+    if (arrived.length) announce(arrived.length === 1 ? `New order ${arrived[0].number} to pick` : `${arrived.length} new orders to pick`);
+  }
+  seenIds = new Set([...(seenIds || []), ...ids]);
+  if (rendered.startsWith('queue:')) updateQueue(rendered.slice('queue:'.length));
+}
+
+function showQueue(tab) {
+  document.title = `${TABS[tab].label} · ${session.storeName || session.store}`;
+  const findErr = h('div', { class: 'error', role: 'alert', hidden: true });
+  const number = h('input', { id: 'find-number', inputmode: 'numeric', autocomplete: 'off', maxlength: '20', required: true });
+  const findButton = h('button', { type: 'submit', class: 'secondary' }, 'Find');
+  const find = h('form', { class: 'card', role: 'search', 'aria-label': 'Find an order', novalidate: true },
+    h('div', { class: 'row' },
+      h('div', { class: 'field' },
+        h('label', { for: 'find-number' }, 'Find an order by number ',
+          h('span', { class: 'hint' }, 'For a return or an exchange, or an order not in the lists below.')),
+        number),
+      h('div', { class: 'field' }, findButton)),
+    findErr);
+  find.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const n = number.value.trim().replace(/^#/, '');
+    if (!n) {
+      findErr.replaceChildren(h('strong', {}, 'Enter the order number from the customer’s receipt or message.'));
+      findErr.hidden = false;
+      number.focus();
+      return;
+    }
+    busy(findButton, findErr, async () => {
+      const o = await api.get(`/v1/stores/${enc(session.store)}/orders/by-number/${enc(n)}`);
+      location.hash = `#/order/${enc(o.id)}`;
+    });
+  });
+
+  const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Queue' });
+  for (const [name, t] of Object.entries(TABS)) {
+    const b = h('button', {
+      type: 'button', role: 'tab', id: `tab-${name}`, 'aria-controls': 'queue-list',
+      'aria-selected': String(name === tab), tabindex: name === tab ? '0' : '-1', class: 'secondary',
+      onclick: () => { location.hash = `#/queue/${name}`; },
+    }, t.label, h('span', { class: 'count', 'data-count': name }, '…'));
+    tabs.append(b);
+  }
+  tabs.addEventListener('keydown', (e) => {
+    const names = Object.keys(TABS);
+    const i = names.indexOf(tab);
+    let next = null;
+    if (e.key === 'ArrowRight') next = names[(i + 1) % names.length];
+    if (e.key === 'ArrowLeft') next = names[(i + names.length - 1) % names.length];
+    if (e.key === 'Home') next = names[0];
+    if (e.key === 'End') next = names[names.length - 1];
+    if (next) {
+      e.preventDefault();
+      location.hash = `#/queue/${next}`;
+      setTimeout(() => document.getElementById(`tab-${next}`)?.focus(), 0);
+    }
+  });
+
+  view.replaceChildren(
+    h('div', { class: 'queue-head' }, h('h1', {}, 'Orders'), h('p', { class: 'muted', id: 'queue-note' }, '')),
+    tabs,
+    h('div', { id: 'queue-list', role: 'tabpanel', 'aria-labelledby': `tab-${tab}` }, h('p', { class: 'loading' }, 'Loading the queue…')),
+    find);
+  updateQueue(tab);
+}
+
+function updateQueue(tab) {
+  const list = document.getElementById('queue-list');
+  if (!list || !queue) return;
+  for (const [name, t] of Object.entries(TABS)) {
+    const n = queue.orders.filter(t.test).length;
+    const c = view.querySelector(`[data-count="${name}"]`);
+    if (c) c.textContent = String(n);
+    const b = document.getElementById(`tab-${name}`);
+    if (b) b.classList.toggle('alert', name === 'overdue' && n > 0);
+  }
+  document.getElementById('queue-note').textContent = `Updated ${new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`;
+  const orders = queue.orders.filter(TABS[tab].test);
+  if (orders.length === 0) {
+    list.replaceChildren(h('p', { class: 'empty' }, TABS[tab].empty));
+    return;
+  }
+  list.replaceChildren(h('ul', { class: 'orders' }, orders.map((o) => h('li', {}, queueItem(o)))));
+}
+
+function queueItem(o) {
+  const units = o.lines.reduce((n, l) => n + l.quantity, 0);
+  const ready = o.status !== 'awaiting_pick';
+  const meta = [
+    o.customer.name || o.customer.email,
+    `${units} item${units === 1 ? '' : 's'}`,
+    ready ? `ready ${when(o.pickup.ready_at)}` : `placed ${when(o.created_at)}`,
+  ];
+  if (ready && o.pickup.expires_at) meta.push(`collect by ${when(o.pickup.expires_at)}`);
+  if (o.pickup.nominee) meta.push(`nominee: ${o.pickup.nominee.name}`);
+  const cls = ['order-link', o.overdue ? 'is-overdue' : '', ready ? 'is-ready' : '', fresh.has(o.id) ? 'is-new' : ''].join(' ');
+  return h('a', { href: `#/order/${enc(o.id)}`, class: cls, 'data-order-id': o.id },
+    h('span', { class: 'num' }, `Order ${o.number}`),
+    h('span', { class: 'meta' }, meta.join(' · ')),
+    h('span', { class: 'tags' },
+      h('span', { class: `badge ${o.status}` }, STATUS[o.status] || o.status),
+      o.overdue ? h('span', { class: 'badge overdue' }, 'Overdue') : null,
+      fresh.has(o.id) ? h('span', { class: 'badge new' }, 'New') : null));
+}
+
+// ---- One order ----
+
+function closeOrder() {
+  if (current && current.stream) current.stream.close();
+  current = null;
+}
+
+async function openOrder(id) {
+  closeOrder();
+  fresh.delete(id);
+  const me = { id, order: null, events: [], version: -1, flash: null, stream: null, timer: null };
+  current = me;
+  view.replaceChildren(
+    h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
+    h('div', { id: 'order-summary' }, h('h1', {}, 'Order'), h('p', { class: 'loading' }, 'Loading the order…')),
+    h('div', { class: 'order-grid' },
+      h('div', {}, h('div', { id: 'order-lines' }), h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
+        h('h2', { id: 'timeline-title' }, 'History'), h('ol', { class: 'timeline', id: 'timeline' }))),
+      h('div', { id: 'order-actions' })));
+  try {
+    const o = await api.get(`/v1/orders/${enc(id)}`);
+    if (current !== me) return;
+    setOrder(o);
+    focusHeading();
+  } catch (err) {
+    if (current !== me) return;
+    const box = h('div', { class: 'error', role: 'alert' });
+    showError(box, err);
+    document.getElementById('order-summary').replaceChildren(h('h1', {}, `Order ${id}`), box);
+    focusHeading();
+    return;
+  }
+  me.stream = follow(`/v1/orders/${enc(id)}/events/stream`, session.key, (msg) => {
+    if (current !== me || !msg.data || typeof msg.data.seq !== 'number') return;
+    if (me.events.some((e) => e.seq === msg.data.seq)) return;
+    me.events.push(msg.data);
+    renderTimeline();
+    clearTimeout(me.timer);
+    me.timer = setTimeout(() => refresh(me), 150);
+  });
+}
+
+async function refresh(me) {
+  try {
+    const o = await api.get(`/v1/orders/${enc(me.id)}`);
+    if (current === me) setOrder(o);
+  } catch {
+    /* the stream goes on; the next event reads again */
+  }
+}
+
+function setOrder(o) {
+  if (!current || (current.order && o.version < current.order.version)) return;
+  current.order = o;
+  document.title = `Order ${o.number} · ${STATUS[o.status] || o.status}`;
+  renderSummary();
+  if (o.version !== current.version) {
+    current.version = o.version;
+    renderActions();
+  }
+}
+
+function fmt(n) {
+  return money(n, current.order.currency);
+}
+
+function renderSummary() {
+  const o = current.order;
+  const facts = [
+    ['Customer', [o.customer.name, o.customer.phone].filter(Boolean).join(' · ') || o.customer.email],
+    o.pickup.nominee ? ['Nominee (may collect)', [o.pickup.nominee.name, o.pickup.nominee.phone].filter(Boolean).join(' · ')] : null,
+    ['Collect at', o.fulfilment.store_id === session.store ? `${session.storeName} (this store)` : o.fulfilment.store_id],
+    ['Placed', `${when(o.created_at)} (${channelWords(o.channel)})`],
+    o.pickup.ready_at ? ['Ready since', when(o.pickup.ready_at)] : null,
+    o.pickup.expires_at && ['ready_for_collection', 'partially_collected'].includes(o.status) ? ['Held until', when(o.pickup.expires_at)] : null,
+    o.returnable_until ? ['Returnable until', when(o.returnable_until)] : null,
+    ['Order id', o.id],
+  ].filter(Boolean);
+  document.getElementById('order-summary').replaceChildren(
+    h('section', { class: 'card', 'aria-labelledby': 'order-title' },
+      h('div', { class: 'order-head' },
+        h('h1', { id: 'order-title', tabindex: '-1' }, `Order ${o.number}`),
+        h('span', { class: `badge ${o.status}`, id: 'order-status', 'data-status': o.status }, STATUS[o.status] || o.status)),
+      h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))))));
+  const total = o.lines.reduce((n, l) => n + l.quantity * l.unit_price, 0);
+  document.getElementById('order-lines').replaceChildren(
+    h('section', { class: 'card', 'aria-labelledby': 'lines-title' },
+      h('h2', { id: 'lines-title' }, 'Items'),
+      h('div', { class: 'table-wrap' }, h('table', {},
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'n' }, 'Ordered'), h('th', { scope: 'col', class: 'n' }, 'Picked'),
+          h('th', { scope: 'col', class: 'n' }, 'Handed over'), h('th', { scope: 'col', class: 'n' }, 'Returned'), h('th', { scope: 'col', class: 'n' }, 'Price'))),
+        h('tbody', {}, o.lines.map((l) => h('tr', {},
+          h('th', { scope: 'row' }, l.sku),
+          h('td', { class: 'n' }, l.quantity),
+          h('td', { class: 'n' }, o.status === 'awaiting_pick' || o.status === 'placed' ? '–' : l.picked),
+          h('td', { class: 'n' }, l.collected + (l.refused ? ` (${l.refused} refused)` : '')),
+          h('td', { class: 'n' }, l.returned),
+          h('td', { class: 'n' }, fmt(l.unit_price))))),
+        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '5' }, 'Order total'), h('td', { class: 'n' }, fmt(total))))))));
+}
+
+function renderTimeline() {
+  const list = document.getElementById('timeline');
+  if (!list || !current) return;
+  const events = [...current.events].sort((a, b) => a.seq - b.seq);
+  const currency = current.order ? current.order.currency : 'GBP';
+  list.replaceChildren(...events.map((e, i) => h('li', { class: i === events.length - 1 ? 'latest' : '', 'data-type': e.type },
+    h('div', { class: 'what' }, describe(e, { money: (n) => money(n, currency) })),
+    h('div', { class: 'when' }, `${when(e.at)} · ${channelWords(e.channel)}${e.actor && e.channel !== 'system' ? ` · ${e.actor}` : ''}`))));
+}
+
+const held = (l) => l.picked - l.collected - l.refused;
+const returnable = (l) => l.collected - l.returned;
+const refundFor = (l, n) => Math.min(n * l.unit_price, l.collected * l.unit_price - l.refunded);
+
+function renderActions() {
+  const o = current.order;
+  const box = document.getElementById('order-actions');
+  const mine = o.fulfilment.store_id === session.store;
+  const panels = [];
+  if (current.flash) panels.push(h('p', { class: 'success', role: 'status', id: 'flash' }, current.flash));
+  if (mine && o.status === 'awaiting_pick') panels.push(pickPanel(o), rejectPanel(o));
+  if (mine && (o.status === 'ready_for_collection' || o.status === 'partially_collected')) panels.push(collectPanel(o));
+  const open = !o.returnable_until || new Date(o.returnable_until) > new Date();
+  const canReturn = ['partially_collected', 'collected', 'partially_returned'].includes(o.status) && open && o.lines.some((l) => returnable(l) > 0);
+  if (canReturn) panels.push(returnPanel(o), exchangePanel(o));
+  if (!mine && ['awaiting_pick', 'ready_for_collection', 'partially_collected'].includes(o.status)) {
+    panels.push(h('p', { class: 'notice' }, `This order is for collection at ${o.fulfilment.store_id}: it can only be picked and handed over there.`));
+  }
+  if (panels.length === (current.flash ? 1 : 0)) {
+    const why = ['partially_collected', 'collected', 'partially_returned'].includes(o.status) && !open
+      ? 'its return window has closed' : `it is ${(STATUS[o.status] || o.status).toLowerCase()}`;
+    panels.push(h('section', { class: 'card' }, h('h2', {}, 'Nothing to do'), h('p', { class: 'muted' }, `No action is possible on this order now: ${why}.`)));
+  }
+  box.replaceChildren(...panels);
+}
+
+// A number input between − and + buttons.
+function stepper(id, label, value, max, onChange, sku) {
+  const input = h('input', { id, 'data-sku': sku, type: 'number', inputmode: 'numeric', min: '0', max: String(max), value: String(value), step: '1' });
+  const clamp = () => {
+    let n = Math.round(Number(input.value));
+    if (!Number.isFinite(n)) n = 0;
+    n = Math.max(0, Math.min(max, n));
+    return n;
+  };
+  const set = (n) => {
+    input.value = String(Math.max(0, Math.min(max, n)));
+    onChange();
+  };
+  input.addEventListener('input', onChange);
+  input.addEventListener('change', () => set(clamp()));
+  return {
+    input,
+    value: clamp,
+    el: h('div', { class: 'stepper' },
+      h('button', { type: 'button', 'aria-label': `One fewer: ${label}`, 'aria-controls': id, onclick: () => set(clamp() - 1) }, '−'),
+      input,
+      h('button', { type: 'button', 'aria-label': `One more: ${label}`, 'aria-controls': id, onclick: () => set(clamp() + 1) }, '+')),
+  };
+}
+
+function errorBox(id) {
+  return h('div', { class: 'error', role: 'alert', id, hidden: true });
+}
+
+function done(message, o) {
+  current.flash = message;
+  current.version = -1; // render the actions again, with the message
+  setOrder(o);
+  announce(message);
+  document.getElementById('flash')?.scrollIntoView({ block: 'nearest' });
+}
+
+function url(action) {
+  return `/v1/stores/${enc(session.store)}/orders/${enc(current.order.id)}/${action}`;
+}
+
+function pickPanel(o) {
+  const err = errorBox('pick-error');
+  const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'pick-summary' });
+  const steppers = o.lines.map((l, i) => ({ line: l, s: stepper(`pick-${i}`, l.sku, l.quantity, l.quantity, update, l.sku) }));
+  function update() {
+    const want = o.lines.reduce((n, l) => n + l.quantity, 0);
+    const found = steppers.reduce((n, x) => n + x.s.value(), 0);
+    summary.className = `summary ${found < want ? 'pay' : ''}`;
+    summary.textContent = found === want ? `All ${want} item${want === 1 ? '' : 's'} found.`
+      : found === 0 ? 'Nothing found: the order will go to another store that has the items (or be cancelled).'
+        : `Short pick: ${want - found} of ${want} items not found. The customer is told and pays only for what was found.`;
+  }
+  const button = h('button', { type: 'submit', id: 'pick-submit' }, 'Confirm pick');
+  const form = h('form', { class: 'card action', 'aria-labelledby': 'pick-title', novalidate: true },
+    h('h2', { id: 'pick-title' }, 'Pick'),
+    h('p', { class: 'muted' }, 'Count what you found on the shelf for each item.'),
+    h('div', { class: 'lines-form' }, steppers.map(({ line, s }, i) => h('div', { class: 'line-item' },
+      h('label', { for: `pick-${i}`, class: 'what' }, line.sku, h('span', { class: 'hint' }, `${line.quantity} ordered · ${fmt(line.unit_price)} each`)),
+      s.el))),
+    summary,
+    h('div', { class: 'actions-row' }, button),
+    err);
+  update();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(button, err, async () => {
+      const lines = steppers.map(({ line, s }) => ({ sku: line.sku, quantity: s.value() }));
+      const res = await api.post(url('pick'), { lines });
+      const found = lines.reduce((n, l) => n + l.quantity, 0);
+      done(res.status === 'ready_for_collection'
+        ? `Picked ${found} item${found === 1 ? '' : 's'}: the order is ready for collection and the customer has been sent the pickup code.`
+        : `Pick recorded: the order is now ${(STATUS[res.status] || res.status).toLowerCase()}.`, res);
+    });
+  });
+  return form;
+}
+
+function rejectPanel(o) {
+  const err = errorBox('reject-error');
+  const reason = h('input', { id: 'reject-reason', list: 'reject-reasons', maxlength: '200', required: true, autocomplete: 'off' });
+  const button = h('button', { type: 'submit', class: 'danger', id: 'reject-submit' }, 'Reject order');
+  const form = h('form', { class: 'card action danger-zone', 'aria-labelledby': 'reject-title', novalidate: true },
+    h('h2', { id: 'reject-title' }, 'Cannot fulfil it?'),
+    h('p', { class: 'muted' }, 'Rejecting releases the items here and sends the order to the next store that has them; the customer is told.'),
+    h('div', { class: 'field' }, h('label', { for: 'reject-reason' }, 'Reason'), reason,
+      h('datalist', { id: 'reject-reasons' }, ['Items not found', 'Items damaged', 'Store closing early', 'Too many orders to pick in time'].map((r) => h('option', { value: r })))),
+    h('div', { class: 'actions-row' }, button),
+    err);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!reason.value.trim()) {
+      reason.setAttribute('aria-invalid', 'true');
+      err.replaceChildren(h('strong', {}, 'Give a reason for rejecting the order.'));
+      err.hidden = false;
+      reason.focus();
+      return;
+    }
+    reason.removeAttribute('aria-invalid');
+    busy(button, err, async () => {
+      const res = await api.post(url('reject'), { reason: reason.value.trim() });
+      done(res.status === 'rejected' ? 'Rejected: no other store has the items, so the order is cancelled and the customer told.'
+        : `Rejected: the order has moved to ${res.fulfilment.store_id}.`, res);
+    });
+  });
+  return form;
+}
+
+function collectPanel(o) {
+  const err = errorBox('collect-error');
+  const code = h('input', {
+    id: 'collect-code', name: 'pickup_code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
+    maxlength: '16', required: true, 'aria-describedby': 'collect-code-hint', class: 'code-input',
+  });
+  code.addEventListener('input', () => {
+    const v = code.value.toUpperCase().replace(/[\s-]/g, '');
+    if (v !== code.value) code.value = v;
+  });
+  const nominee = o.pickup.nominee;
+  const name = h('input', { id: 'collect-name', autocomplete: 'off', maxlength: '100', value: o.customer.name || '', required: true });
+  const relation = (value, text, checked) => h('label', {},
+    h('input', { type: 'radio', name: 'relation', value, checked, onchange: () => {
+      name.value = value === 'nominee' ? (nominee ? nominee.name : '') : (o.customer.name || '');
+    } }), text);
+  const lines = o.lines.filter((l) => held(l) > 0);
+  const rows = lines.map((l, i) => ({
+    line: l,
+    take: stepper(`collect-take-${i}`, `hand over ${l.sku}`, held(l), held(l), update, l.sku),
+    refuse: stepper(`collect-refuse-${i}`, `refused ${l.sku}`, 0, held(l), update, l.sku),
+  }));
+  const refusedReason = h('input', { id: 'collect-refused-reason', maxlength: '200', autocomplete: 'off' });
+  const reasonField = h('div', { class: 'field', hidden: true }, h('label', { for: 'collect-refused-reason' }, 'Why the customer refused'), refusedReason);
+  const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'collect-summary' });
+  function update() {
+    const all = rows.reduce((n, r) => n + held(r.line), 0);
+    const take = rows.reduce((n, r) => n + r.take.value(), 0);
+    const refused = rows.reduce((n, r) => n + r.refuse.value(), 0);
+    reasonField.hidden = refused === 0;
+    const parts = [];
+    if (take === all) parts.push(`Hand over everything: ${all} item${all === 1 ? '' : 's'}.`);
+    else parts.push(`Hand over ${take} of ${all} items.`);
+    if (refused) parts.push(`${refused} refused: back on sale, not charged.`);
+    const stay = all - take - refused;
+    if (stay > 0) parts.push(`${stay} stay${stay === 1 ? 's' : ''} here for the customer to collect later.`);
+    if (stay < 0) parts.push('More items than are waiting: lower a quantity.');
+    summary.className = `summary ${stay < 0 ? 'pay' : ''}`;
+    summary.textContent = parts.join(' ');
+  }
+  const button = h('button', { type: 'submit', id: 'collect-submit' }, 'Hand over');
+  const form = h('form', { class: 'card action', 'aria-labelledby': 'collect-title', novalidate: true },
+    h('h2', { id: 'collect-title' }, 'Hand over'),
+    h('div', { class: 'field' },
+      h('label', { for: 'collect-code' }, 'Pickup code'),
+      code,
+      h('span', { class: 'hint', id: 'collect-code-hint' }, 'The 8 letters and digits the customer shows on their phone or in their message. A scanner reading its QR code types it here.')),
+    h('fieldset', {},
+      h('legend', {}, 'Who is collecting?'),
+      h('div', { class: 'choice' },
+        relation('customer', `The customer${o.customer.name ? `, ${o.customer.name}` : ''}`, true),
+        relation('nominee', nominee ? `Their nominee, ${nominee.name}` : 'Someone for them', false))),
+    h('div', { class: 'field' },
+      h('label', { for: 'collect-name' }, 'Name of the person collecting ', h('span', { class: 'hint' }, nominee ? 'Check their ID against the nominee’s name.' : 'As on their ID.')),
+      name),
+    h('fieldset', {},
+      h('legend', {}, 'Items'),
+      h('div', { class: 'lines-form' }, rows.map((r, i) => h('div', { class: 'line-item wide' },
+        h('span', { class: 'what' }, r.line.sku, h('span', { class: 'hint' }, `${held(r.line)} waiting · ${fmt(r.line.unit_price)} each`)),
+        h('div', { class: 'line-extra' },
+          h('div', {}, h('label', { for: `collect-take-${i}` }, 'Hand over'), r.take.el),
+          h('div', {}, h('label', { for: `collect-refuse-${i}` }, 'Refused'), r.refuse.el)))))),
+    reasonField,
+    summary,
+    h('div', { class: 'actions-row' }, button),
+    err);
+  update();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const pickupCode = code.value.trim();
+    const rel = form.querySelector('input[name="relation"]:checked').value;
+    const problems = [];
+    if (!pickupCode) problems.push([code, 'Enter the pickup code the customer shows.']);
+    if (!name.value.trim()) problems.push([name, 'Enter the name of the person collecting.']);
+    const take = rows.map((r) => ({ sku: r.line.sku, quantity: r.take.value() }));
+    const refused = rows.map((r) => ({ sku: r.line.sku, quantity: r.refuse.value(), reason: refusedReason.value.trim() || 'refused at the counter' }));
+    const nTake = take.reduce((n, l) => n + l.quantity, 0);
+    const nRefused = refused.reduce((n, l) => n + l.quantity, 0);
+    const all = rows.reduce((n, r) => n + held(r.line), 0);
+    if (rows.some((r) => r.take.value() + r.refuse.value() > held(r.line))) problems.push([null, 'An item is handed over and refused more times than it is waiting.']);
+    if (nTake === 0 && nRefused < all) problems.push([null, 'Hand over at least one item, or mark everything refused.']);
+    code.toggleAttribute('aria-invalid', !pickupCode);
+    if (problems.length) {
+      err.replaceChildren(h('strong', {}, problems[0][1]));
+      err.hidden = false;
+      if (problems[0][0]) problems[0][0].focus();
+      return;
+    }
+    const body = { pickup_code: pickupCode, collected_by: { name: name.value.trim(), relation: rel } };
+    // Everything not refused is the default; a partial handover names its lines.
+    if (nTake + nRefused < all) body.lines = take.filter((l) => l.quantity > 0);
+    if (nRefused) body.refused = refused.filter((l) => l.quantity > 0);
+    busy(button, err, async () => {
+      const res = await api.post(url('collect'), body);
+      done(res.status === 'collected' ? `Handed over to ${body.collected_by.name}. Payment has been taken.`
+        : res.status === 'partially_collected' ? `Handed over ${nTake} item${nTake === 1 ? '' : 's'} to ${body.collected_by.name}; the rest stays here.`
+          : `Done: the order is now ${(STATUS[res.status] || res.status).toLowerCase()}.`, res);
+    });
+  });
+  return form;
+}
+
+const RETURN_REASONS = ['Too small', 'Too big', 'Not as described', 'Faulty', 'Changed mind', 'Wrong colour'];
+
+// Lines brought back: quantity, reason and condition of each returnable line.
+function returnLines(prefix, o, update) {
+  const rows = o.lines.filter((l) => returnable(l) > 0).map((l, i) => {
+    const qty = stepper(`${prefix}-qty-${i}`, `${l.sku} brought back`, 0, returnable(l), update, l.sku);
+    const reason = h('input', { id: `${prefix}-reason-${i}`, 'data-sku': l.sku, list: 'return-reasons', maxlength: '200', autocomplete: 'off' });
+    const condition = h('select', { id: `${prefix}-condition-${i}`, 'data-sku': l.sku },
+      h('option', { value: 'resellable' }, 'Can be sold again'), h('option', { value: 'damaged' }, 'Damaged'));
+    const el = h('div', { class: 'line-item wide' },
+      h('div', { class: 'row' },
+        h('label', { for: `${prefix}-qty-${i}`, class: 'what' }, l.sku,
+          h('span', { class: 'hint' }, `${returnable(l)} can come back · paid ${fmt(l.unit_price)} each`)),
+        qty.el),
+      h('div', { class: 'line-extra' },
+        h('div', {}, h('label', { for: `${prefix}-reason-${i}` }, 'Reason'), reason),
+        h('div', {}, h('label', { for: `${prefix}-condition-${i}` }, 'Condition'), condition)));
+    return { line: l, qty, reason, condition, el };
+  });
+  const list = h('div', { class: 'lines-form' }, rows.map((r) => r.el),
+    h('datalist', { id: 'return-reasons' }, RETURN_REASONS.map((r) => h('option', { value: r }))));
+  const read = () => rows.filter((r) => r.qty.value() > 0).map((r) => ({
+    sku: r.line.sku, quantity: r.qty.value(), reason: r.reason.value.trim(), condition: r.condition.value, line: r.line, input: r.reason,
+  }));
+  return { rows, list, read };
+}
+
+// checkBack finds what is missing in lines brought back, or null.
+function checkBack(back, err) {
+  const missing = back.find((l) => !l.reason);
+  if (missing) {
+    err.replaceChildren(h('strong', {}, `Give a reason for returning ${missing.sku}.`));
+    err.hidden = false;
+    missing.input.setAttribute('aria-invalid', 'true');
+    missing.input.focus();
+    return false;
+  }
+  return true;
+}
+
+const wire = (back) => back.map(({ sku, quantity, reason, condition }) => ({ sku, quantity, reason, condition }));
+
+function returnPanel(o) {
+  const err = errorBox('return-error');
+  const summary = h('p', { class: 'summary refund', 'aria-live': 'polite', id: 'return-summary' });
+  const lines = returnLines('return', o, update);
+  function update() {
+    const back = lines.read();
+    const refund = back.reduce((n, l) => n + refundFor(l.line, l.quantity), 0);
+    const units = back.reduce((n, l) => n + l.quantity, 0);
+    summary.textContent = units === 0 ? 'Choose how many of each item come back.'
+      : `${units} item${units === 1 ? '' : 's'} back: refund ${fmt(refund)} to the original payment.`;
+  }
+  const button = h('button', { type: 'submit', id: 'return-submit' }, 'Take return');
+  const form = h('form', { class: 'card action', 'aria-labelledby': 'return-title', novalidate: true },
+    h('h2', { id: 'return-title' }, 'Return'),
+    h('p', { class: 'muted' }, 'Items that can be sold again go back into this store’s stock; damaged ones are written off.'),
+    lines.list, summary, h('div', { class: 'actions-row' }, button), err);
+  update();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const back = lines.read();
+    if (back.length === 0) {
+      err.replaceChildren(h('strong', {}, 'Choose at least one item that comes back.'));
+      err.hidden = false;
+      return;
+    }
+    if (!checkBack(back, err)) return;
+    busy(button, err, async () => {
+      const res = await api.post(url('returns'), { lines: wire(back) });
+      done(`Return recorded: ${fmt(res.return.refund)} refunded to the original payment.`, res.order);
+    });
+  });
+  return form;
+}
+
+function exchangePanel(o) {
+  const err = errorBox('exchange-error');
+  const lines = returnLines('exchange-back', o, update);
+  const items = h('div', { id: 'exchange-new' });
+  const newRows = [];
+  const summary = h('div', { class: 'summary', 'aria-live': 'polite', id: 'exchange-summary' });
+  const tenderMethod = h('select', { id: 'exchange-tender-method' },
+    ['card', 'cash', 'gift_card'].map((m) => h('option', { value: m }, m.replace('_', ' '))));
+  const tenderRef = h('input', { id: 'exchange-tender-reference', maxlength: '200', autocomplete: 'off' });
+  const tender = h('fieldset', { hidden: true, id: 'exchange-tender' },
+    h('legend', {}, 'Payment for the difference'),
+    h('p', { class: 'hint', id: 'exchange-tender-note' }),
+    h('div', { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'exchange-tender-method' }, 'Paid by'), tenderMethod),
+      h('div', { class: 'field' }, h('label', { for: 'exchange-tender-reference' }, 'Payment reference ', h('span', { class: 'hint' }, 'From the till receipt')), tenderRef)));
+  const button = h('button', { type: 'submit', id: 'exchange-submit' }, 'Confirm exchange');
+  let n = 0;
+  function addItem(focus) {
+    const i = n++;
+    const sku = h('input', { id: `exchange-sku-${i}`, autocomplete: 'off', spellcheck: 'false', list: 'exchange-skus' });
+    const qty = h('input', { id: `exchange-qty-${i}`, type: 'number', inputmode: 'numeric', min: '1', value: '1' });
+    const price = h('input', { id: `exchange-price-${i}`, inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
+    const stock = h('p', { class: 'stock', 'aria-live': 'polite', id: `exchange-stock-${i}` });
+    const row = { sku, qty, price, stock };
+    const remove = h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove new item ${i + 1}`, onclick: () => {
+      newRows.splice(newRows.indexOf(row), 1);
+      el.remove();
+      update();
+    } }, 'Remove');
+    const el = h('div', { class: 'new-item' },
+      h('div', { class: 'field' }, h('label', { for: `exchange-sku-${i}` }, 'New item (SKU)'), sku),
+      h('div', { class: 'field' }, h('label', { for: `exchange-qty-${i}` }, 'Quantity'), qty),
+      h('div', { class: 'field' }, h('label', { for: `exchange-price-${i}` }, `Price each (${o.currency})`), price),
+      remove, stock);
+    sku.addEventListener('change', async () => {
+      const s = sku.value.trim();
+      sku.value = s;
+      const onOrder = o.lines.find((l) => l.sku === s);
+      if (onOrder && !price.value) price.value = majorUnits(onOrder.unit_price, o.currency);
+      update();
+      stock.textContent = '';
+      if (!s) return;
+      try {
+        const st = await api.get(`/v1/stores/${enc(session.store)}/stock/${enc(s)}`);
+        if (sku.value.trim() === s) stock.textContent = st.available > 0 ? `${st.available} available in this store.` : 'None available in this store.';
+      } catch {
+        stock.textContent = '';
+      }
+    });
+    for (const x of [sku, qty, price]) x.addEventListener('input', update);
+    newRows.push(row);
+    items.append(el);
+    if (focus) sku.focus();
+  }
+  function readNew() {
+    return newRows.map((r) => ({ sku: r.sku.value.trim(), quantity: Math.round(Number(r.qty.value)), unit_price: minorUnits(r.price.value, o.currency), row: r }))
+      .filter((l) => l.sku || l.row.price.value);
+  }
+  // What the order's authorisation still covers, as Omni decides it.
+  const pay = o.payments[0];
+  const openAuth = pay ? pay.amount - pay.captured - pay.voided - o.lines.reduce((s, l) => s + held(l) * l.unit_price, 0) : 0;
+  function update() {
+    const back = lines.read();
+    const credit = back.reduce((s, l) => s + refundFor(l.line, l.quantity), 0);
+    const taken = readNew();
+    const valid = taken.every((l) => Number.isFinite(l.unit_price) && l.quantity > 0);
+    const cost = valid ? taken.reduce((s, l) => s + l.quantity * l.unit_price, 0) : NaN;
+    const diff = cost - credit;
+    const rows = [
+      ['Items brought back', `−${fmt(credit)}`],
+      ['New items', Number.isFinite(cost) ? fmt(cost) : 'enter a price for each item'],
+    ];
+    let total = '';
+    let cls = 'summary';
+    if (!Number.isFinite(diff)) total = 'Difference: enter the new items’ prices';
+    else if (diff > 0) { total = `Customer pays ${fmt(diff)}`; cls += ' pay'; }
+    else if (diff < 0) { total = `Refund ${fmt(-diff)} to the original payment`; cls += ' refund'; }
+    else total = 'Even exchange: no money changes hands';
+    summary.className = cls;
+    summary.replaceChildren(h('table', { class: 'money-table' }, h('tbody', {},
+      rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { class: 'n' }, v))),
+      h('tr', { class: 'total' }, h('td', { colspan: '2', id: 'exchange-difference', 'data-difference': Number.isFinite(diff) ? String(diff) : '' }, total)))));
+    const needTender = Number.isFinite(diff) && diff > 0 && diff > openAuth;
+    tender.hidden = !(Number.isFinite(diff) && diff > 0);
+    tender.querySelector('#exchange-tender-note').textContent = needTender
+      ? `Take ${fmt(diff)} at the till, then enter the payment reference.`
+      : `The order’s card payment still covers ${fmt(Math.max(openAuth, 0))}: the difference is taken from it, no payment needed here.`;
+    tenderMethod.disabled = !needTender;
+    tenderRef.disabled = !needTender;
+    button.textContent = Number.isFinite(diff)
+      ? `Confirm exchange · ${diff > 0 ? `customer pays ${fmt(diff)}` : diff < 0 ? `refund ${fmt(-diff)}` : 'even'}`
+      : 'Confirm exchange';
+    return { diff, needTender };
+  }
+  const form = h('form', { class: 'card action', 'aria-labelledby': 'exchange-title', novalidate: true },
+    h('h2', { id: 'exchange-title' }, 'Exchange'),
+    h('fieldset', {}, h('legend', {}, 'Brought back'), lines.list),
+    h('fieldset', {}, h('legend', {}, 'New items from this store'), items,
+      h('datalist', { id: 'exchange-skus' }, o.lines.map((l) => h('option', { value: l.sku }))),
+      h('button', { type: 'button', class: 'secondary', id: 'exchange-add', onclick: () => addItem(true) }, '+ Add another item')),
+    summary, tender,
+    h('div', { class: 'actions-row' }, button), err);
+  addItem(false);
+  update();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const back = lines.read();
+    const taken = readNew();
+    const fail = (msg, el) => {
+      err.replaceChildren(h('strong', {}, msg));
+      err.hidden = false;
+      if (el) el.focus();
+    };
+    if (back.length === 0) return fail('Choose at least one item that comes back.');
+    if (!checkBack(back, err)) return;
+    if (taken.length === 0) return fail('Enter the new item the customer takes (or make a return instead).', newRows[0] && newRows[0].sku);
+    const bad = taken.find((l) => !l.sku || !(l.quantity > 0) || !Number.isFinite(l.unit_price) || l.unit_price < 1);
+    if (bad) return fail(`Check the new item ${bad.sku || ''}: it needs a SKU, a quantity of at least 1 and a price like 12.99.`, bad.row.sku);
+    const { needTender } = update();
+    const body = { return_lines: wire(back), new_lines: taken.map(({ sku, quantity, unit_price }) => ({ sku, quantity, unit_price })) };
+    if (needTender) {
+      if (!tenderRef.value.trim()) return fail('Take the difference at the till and enter the payment reference.', tenderRef);
+      body.tender = { method: tenderMethod.value, reference: tenderRef.value.trim() };
+    }
+    busy(button, err, async () => {
+      const res = await api.post(url('exchanges'), body);
+      const x = res.exchange;
+      done(`Exchange done: ${x.difference > 0 ? `the customer paid ${fmt(x.difference)}` : x.difference < 0 ? `${fmt(-x.difference)} refunded to the original payment` : 'an even exchange'}.`, res.order);
+    });
+  });
+  return form;
+}
