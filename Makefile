@@ -2,7 +2,7 @@
 export GOTOOLCHAIN := local
 GO ?= go
 
-.PHONY: run build test unit integration histories lint bench bench-pgbench clean
+.PHONY: run build test unit integration browser screenshots histories lint bench bench-pgbench clean
 
 ## run: Omni on the embedded default (Temporal in-process, PostgreSQL from OMNI_DATABASE_URL)
 run:
@@ -12,8 +12,8 @@ run:
 build:
 	$(GO) build -o bin/omni ./cmd/omni
 
-## test: every test, unit and integration (needs PostgreSQL at 127.0.0.1:5432)
-test:
+## test: every test, unit, integration and browser (needs PostgreSQL at 127.0.0.1:5432, Node.js 20+ and Debian's chromium)
+test: e2e/node_modules
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -22,8 +22,21 @@ unit:
 	$(GO) test -count=1 ./config/... ./workflows/... ./activities/... ./internal/order/... ./internal/api/... ./internal/webhooks/...
 
 ## integration: the end-to-end tests alone
-integration:
+integration: e2e/node_modules
 	$(GO) test -count=1 -v -timeout 20m ./internal/integration/
+
+## e2e/node_modules: the browser tests' npm packages (playwright-core drives /usr/bin/chromium: no browser is downloaded)
+e2e/node_modules: e2e/package.json e2e/package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix e2e --no-audit --no-fund
+	@touch $@
+
+## browser: the browser tests alone: the store console and the customer's page in Chromium (see e2e/run.mjs)
+browser: e2e/node_modules
+	$(GO) test -count=1 -v -run TestBrowser ./internal/integration/
+
+## screenshots: run the browser tests and save their screenshots in docs/screenshots (shown in the README)
+screenshots: e2e/node_modules
+	OMNI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -v -run TestBrowser ./internal/integration/
 
 ## histories: record the workflow histories of flows not yet in workflows/testdata (see workflows/replay_test.go)
 histories:

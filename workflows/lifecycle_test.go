@@ -128,3 +128,25 @@ func TestExtendPickupOnce(t *testing.T) {
 	require.Equal(t, testStart.Add(time.Minute).Add(policy.PickupHold+policy.PickupExtension), expiredAt)
 	require.Equal(t, 2, reminders, "reminded before the first end and again before the extended one")
 }
+
+func TestNotificationFailuresAreRetriedAndOnTheTimeline(t *testing.T) {
+	h := newHarness(t)
+	h.f.failNotes = 5
+	picked := h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	h.update(2*time.Hour, workflows.UpdateCancel, cancelReq(""))
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, picked.err, "the pick answers although the customer's message cannot be sent yet")
+	require.Equal(t, []string{"ready", "cancelled"}, h.f.notified, "every message is sent in the end, in order")
+	var attempts []any
+	for _, e := range h.f.events {
+		if e.Type == workflows.EventNotificationFailed {
+			require.Equal(t, "ready", e.Data["template"])
+			require.Equal(t, "smtp: 451 try again later", e.Data["error"])
+			attempts = append(attempts, e.Data["attempt"])
+		}
+	}
+	require.Equal(t, []any{1, 2, 4}, attempts, "failures 1, 2 and 4 of the 5 are on the timeline")
+	checkProjection(t, h.f)
+}

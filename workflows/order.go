@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"crypto/rand"
+	"errors"
 	"crypto/subtle"
 	"fmt"
 	"strings"
@@ -624,36 +625,85 @@ func (r *orderRun) notify(ctx workflow.Context, template string, data map[string
 	return r.exec(ctx, a.Notify, n, nil)
 }
 
-// notifyOptions retry a notification until the provider takes it, backing
-// off to a few minutes between tries.
-var notifyOptions = workflow.LocalActivityOptions{
+// notifyOnce tries a notification once: the workflow itself retries, so
+// that each failure can be put on the timeline.
+var notifyOnce = workflow.LocalActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    5 * time.Minute,
-	},
+	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 }
+
+// Back-off between tries of a notification that failed.
+const (
+	notifyFirstRetry = time.Second
+	notifyMaxRetry   = 5 * time.Minute
+)
+
+// EventNotificationFailed is the timeline event of a notification the
+// provider did not take; it is retried.
+const EventNotificationFailed = "notification_failed"
 
 // sendNotifications sends queued notifications one at a time, in order, off
 // the path of the requests that caused them: a provider that is down delays
-// the customer's message, never a store's pick or handover. The workflow
-// ends only once the queue is empty.
+// the customer's message, never a store's pick or handover. A failure is put
+// on the timeline (the 1st, 2nd, 4th, 8th… of one message, so an outage
+// does not flood it) and retried after a durable back-off. The workflow ends
+// only once the queue is empty.
 func (r *orderRun) sendNotifications(ctx workflow.Context) {
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		ctx = workflow.WithLocalActivityOptions(ctx, notifyOptions)
+		ctx = workflow.WithLocalActivityOptions(ctx, notifyOnce)
+		attempt := 0
 		for {
 			if err := workflow.Await(ctx, func() bool { return len(r.outbox) > 0 }); err != nil {
 				return
 			}
 			n := r.outbox[0]
-			if err := workflow.ExecuteLocalActivity(ctx, a.Notify, n).Get(ctx, nil); err != nil {
-				// Only a non-retryable error ends the retries: the message cannot be sent.
+			err := workflow.ExecuteLocalActivity(ctx, a.Notify, n).Get(ctx, nil)
+			var appErr *temporal.ApplicationError
+			switch {
+			case err == nil:
+				r.outbox, attempt = r.outbox[1:], 0
+				continue
+			case errors.As(err, &appErr) && appErr.NonRetryable():
+				// The message cannot be sent at all (e.g. no address): record it and move on.
 				workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "error", err)
+				r.notificationFailed(ctx, n, attempt+1, err, 0)
+				r.outbox, attempt = r.outbox[1:], 0
+				continue
 			}
-			r.outbox = r.outbox[1:]
+			attempt++
+			wait := min(notifyFirstRetry<<min(attempt-1, 20), notifyMaxRetry)
+			if attempt&(attempt-1) == 0 { // a power of two
+				r.notificationFailed(ctx, n, attempt, err, wait)
+			}
+			if err := workflow.Sleep(ctx, wait); err != nil {
+				return
+			}
 		}
 	})
+}
+
+// notificationFailed puts a failed notification on the order's timeline.
+func (r *orderRun) notificationFailed(ctx workflow.Context, n activities.Notification, attempt int, cause error, retryIn time.Duration) {
+	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+		return
+	}
+	r.busy = true
+	defer func() { r.busy = false }()
+	var msg string
+	for e := cause; e != nil; e = errors.Unwrap(e) {
+		msg = e.Error() // the innermost: the provider's words, without the activity's wrapping
+	}
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	data := map[string]any{"template": n.Template, "attempt": attempt, "error": msg}
+	if retryIn > 0 {
+		data["retry_in_seconds"] = int(retryIn.Seconds())
+	}
+	r.event(ctx, system, EventNotificationFailed, data)
+	if err := r.project(ctx); err != nil {
+		workflow.GetLogger(ctx).Error("project notification failure", "error", err)
+	}
 }
 
 // key is an activity's idempotency key: the order and the step.

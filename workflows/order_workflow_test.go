@@ -37,6 +37,7 @@ type fakes struct {
 	returns   []order.Exchange
 	notified  []string
 	notes     []activities.Notification
+	failNotes int // notifications to refuse before taking them
 	projected []order.Order
 	events    []order.Event
 }
@@ -185,6 +186,10 @@ func (f *fakes) WriteOff(_ context.Context, _, _, store string, lines []order.Li
 func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failNotes > 0 {
+		f.failNotes--
+		return errors.New("smtp: 451 try again later")
+	}
 	f.notified = append(f.notified, n.Template)
 	f.notes = append(f.notes, n)
 	return nil

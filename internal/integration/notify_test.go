@@ -132,7 +132,14 @@ func TestNotifications(t *testing.T) {
 	// The failed attempt and the send are both visible, to the checkout that
 	// placed the order and to support; store staff and other checkouts not.
 	list := c.notifications(id)
+	for deadline := time.Now().Add(10 * time.Second); len(list) < 2 && time.Now().Before(deadline); list = c.notifications(id) {
+		time.Sleep(50 * time.Millisecond) // the send is recorded just after the server took it
+	}
 	require.Len(t, list, 2, "%+v", list)
+	failed := c.timeline(id).find("notification_failed")
+	require.Len(t, failed, 1, "the failure is on the order's timeline")
+	require.Equal(t, "ready", failed[0]["template"])
+	require.Contains(t, failed[0]["error"], "451")
 	require.Equal(t, "failed", list[0].Status)
 	require.Contains(t, list[0].Error, "451")
 	require.Equal(t, "sent", list[1].Status)

@@ -331,9 +331,9 @@ async function openOrder(id) {
     h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
     h('div', { id: 'order-summary' }, h('h1', {}, 'Order'), h('p', { class: 'loading' }, 'Loading the order…')),
     h('div', { class: 'order-grid' },
-      h('div', {}, h('div', { id: 'order-lines' }), h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
-        h('h2', { id: 'timeline-title' }, 'History'), h('ol', { class: 'timeline', id: 'timeline' }))),
-      h('div', { id: 'order-actions' })));
+      h('div', { id: 'order-actions', class: 'order-actions' }),
+      h('div', { class: 'order-record' }, h('div', { id: 'order-lines' }), h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
+        h('h2', { id: 'timeline-title' }, 'History'), h('ol', { class: 'timeline', id: 'timeline' })))));
   try {
     const o = await api.get(`/v1/orders/${enc(id)}`);
     if (current !== me) return;
@@ -482,6 +482,16 @@ function errorBox(id) {
   return h('div', { class: 'error', role: 'alert', id, hidden: true });
 }
 
+// clearOnEdit hides a form's error as soon as the user changes something.
+function clearOnEdit(form, err) {
+  const clear = () => {
+    if (!err.hidden) showError(err, null);
+  };
+  form.addEventListener('input', clear);
+  form.addEventListener('change', clear);
+  return form;
+}
+
 function done(message, o) {
   current.flash = message;
   current.version = -1; // render the actions again, with the message
@@ -517,6 +527,7 @@ function pickPanel(o) {
     h('div', { class: 'actions-row' }, button),
     err);
   update();
+  clearOnEdit(form, err);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     busy(button, err, async () => {
@@ -542,6 +553,7 @@ function rejectPanel(o) {
       h('datalist', { id: 'reject-reasons' }, ['Items not found', 'Items damaged', 'Store closing early', 'Too many orders to pick in time'].map((r) => h('option', { value: r })))),
     h('div', { class: 'actions-row' }, button),
     err);
+  clearOnEdit(form, err);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     if (!reason.value.trim()) {
@@ -628,6 +640,7 @@ function collectPanel(o) {
     h('div', { class: 'actions-row' }, button),
     err);
   update();
+  clearOnEdit(form, err);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const pickupCode = code.value.trim();
@@ -722,6 +735,7 @@ function returnPanel(o) {
     h('p', { class: 'muted' }, 'Items that can be sold again go back into this store’s stock; damaged ones are written off.'),
     lines.list, summary, h('div', { class: 'actions-row' }, button), err);
   update();
+  clearOnEdit(form, err);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const back = lines.read();
@@ -843,6 +857,7 @@ function exchangePanel(o) {
     h('div', { class: 'actions-row' }, button), err);
   addItem(false);
   update();
+  clearOnEdit(form, err);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const back = lines.read();

@@ -121,7 +121,7 @@ function render() {
   if (o.pickup.nominee) facts.push(['Can also be collected by', o.pickup.nominee.name]);
   if (o.returnable_until && ['collected', 'partially_collected', 'partially_returned'].includes(o.status)) facts.push(['Returns accepted until', when(o.returnable_until)]);
   sections.push(h('section', { class: 'card', 'aria-labelledby': 'store-title' },
-    h('h2', { id: 'store-title' }, 'Collect from'),
+    h('h2', { id: 'store-title' }, ['placed', 'awaiting_pick', 'ready_for_collection', 'partially_collected'].includes(o.status) ? 'Collect from' : 'Store'),
     h('p', { class: 'store', id: 'store-name' }, h('strong', {}, storeName)),
     h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))))));
 

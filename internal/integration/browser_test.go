@@ -1,0 +1,132 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/omni-retail/omni/internal/app"
+)
+
+// TestBrowser drives the store console (/console/) and the customer's order
+// page (/o/{token}) in Debian's Chromium, through playwright-core
+// (e2e/run.mjs), against this package's Omni: a store associate signs in, sees
+// a new order arrive live, picks an order and hands it over against the
+// pickup code while the customer's page, open beside it, turns ready and then
+// collected without a reload; a wrong pickup code is refused next to the
+// handover; a return and an exchange go through the console. Screenshots go
+// to $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
+//
+// It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
+// /usr/bin/chromium (apt-get install -y chromium; .ci/run does it); without
+// them it fails, saying so.
+func TestBrowser(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("the browser tests need Node.js 20+ on PATH: %v", err)
+	}
+	chromium := os.Getenv("OMNI_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("the browser tests need Debian's Chromium at %s: apt-get install -y chromium (.ci/run does): %v", chromium, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "e2e", "node_modules", "playwright-core", "package.json")); err != nil {
+		t.Fatalf("the browser tests need their npm packages: npm ci --prefix e2e (make test does): %v", err)
+	}
+
+	c := newAPI(t)
+	const store = "store-001"
+	tee, mug, newMug := unique("E2E-TEE"), unique("E2E-MUG"), unique("E2E-MUGBLUE")
+	for _, sku := range []string{tee, mug, newMug} {
+		c.setStock(store, sku, 20)
+	}
+	id := unique("e2e")
+	c.place(orderBody(id, store, line(tee, 2, 1999), line(mug, 1, 899)))
+	// A second order, with a nominee, so the queue shows more than one.
+	other := orderBody("", store, line(tee, 1, 1999))
+	other["customer"] = map[string]any{"id": "c-e2e-3", "email": "alan@example.com", "name": "Alan Turing"}
+	other["nominee"] = map[string]any{"name": "Joan Clarke"}
+	otherID := c.place(other)
+	o := c.waitStatus(id, "awaiting_pick")
+	c.waitStatus(otherID, "awaiting_pick")
+	// The link of a notification: a customer token for the order, signed as
+	// this Omni signs them (order lookups are rate-limited per address, and
+	// other tests use them up).
+	token, _ := app.AuthOf(testConfig(t.TempDir(), "", "")).CustomerToken(id, time.Now())
+
+	shots := os.Getenv("OMNI_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	cfg := map[string]any{
+		"baseURL": baseURL, "chromium": chromium, "screenshots": shots,
+		"store": store, "storeName": "London Oxford Street",
+		"keys": map[string]string{"store": store1Key, "checkout": checkoutKey},
+		"skus": map[string]string{"tee": tee, "mug": mug, "newMug": newMug},
+		"order": map[string]any{"id": id, "number": o.Number, "token": token, "email": "ada@example.com",
+			"customerName": "Ada Lovelace", "lines": map[string]int{tee: 2, mug: 1}},
+	}
+	raw, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	cfgPath := filepath.Join(t.TempDir(), "e2e.json")
+	require.NoError(t, os.WriteFile(cfgPath, raw, 0o600))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "run.mjs"), cfgPath)
+	cmd.Dir = root
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	logLines(t, out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the browser tests failed (node e2e/run.mjs: %v); their steps are logged above", err)
+	}
+
+	// What the console did, as the API reads it.
+	var final struct {
+		Status string `json:"status"`
+		Lines  []struct {
+			SKU       string `json:"sku"`
+			Collected int64  `json:"collected"`
+			Returned  int64  `json:"returned"`
+		} `json:"lines"`
+		Exchanges []struct {
+			Difference int64 `json:"difference"`
+		} `json:"exchanges"`
+	}
+	r := c.do(http.MethodGet, "/v1/orders/"+id, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NoError(t, json.Unmarshal(r.Body, &final))
+	require.Equal(t, "partially_returned", final.Status)
+	require.Len(t, final.Exchanges, 1)
+	require.EqualValues(t, 200, final.Exchanges[0].Difference)
+	require.Len(t, final.Lines, 3, "the exchanged-in item is a line of the order")
+	require.Equal(t, stock{OnHand: 19, Reserved: 2, Available: 17}, c.stock(store, tee),
+		"two tees handed over, one came back resellable; the second order and the one placed live hold one each")
+	require.Equal(t, stock{OnHand: 19, Reserved: 0, Available: 19}, c.stock(store, newMug), "the new mug left the store")
+}
+
+// logLines copies a child's output into the test log, line by line as it comes.
+func logLines(t *testing.T, r io.Reader) {
+	t.Helper()
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		t.Log(s.Text())
+	}
+}
