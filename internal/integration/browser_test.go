@@ -49,11 +49,13 @@ func TestBrowser(t *testing.T) {
 
 	c := newAPI(t)
 	const store = "store-001"
-	tee, mug, newMug := unique("E2E-TEE"), unique("E2E-MUG"), unique("E2E-MUGBLUE")
+	// Readable SKUs, for the screenshots: this test alone uses them.
+	tee, mug, newMug := "TSHIRT-NAVY-M", "MUG-WHITE", "MUG-BLUE"
 	for _, sku := range []string{tee, mug, newMug} {
 		c.setStock(store, sku, 20)
 	}
-	id := unique("e2e")
+	teeBefore, newMugBefore := c.stock(store, tee), c.stock(store, newMug)
+	id := unique("web")
 	c.place(orderBody(id, store, line(tee, 2, 1999), line(mug, 1, 899)))
 	// A second order, with a nominee, so the queue shows more than one.
 	other := orderBody("", store, line(tee, 1, 1999))
@@ -116,9 +118,10 @@ func TestBrowser(t *testing.T) {
 	require.Len(t, final.Exchanges, 1)
 	require.EqualValues(t, 200, final.Exchanges[0].Difference)
 	require.Len(t, final.Lines, 3, "the exchanged-in item is a line of the order")
-	require.Equal(t, stock{OnHand: 19, Reserved: 2, Available: 17}, c.stock(store, tee),
-		"two tees handed over, one came back resellable; the second order and the one placed live hold one each")
-	require.Equal(t, stock{OnHand: 19, Reserved: 0, Available: 19}, c.stock(store, newMug), "the new mug left the store")
+	teeAfter := c.stock(store, tee)
+	require.Equal(t, teeBefore.OnHand-1, teeAfter.OnHand, "two shirts handed over, one came back resellable")
+	require.Equal(t, teeBefore.Reserved+2, teeAfter.Reserved, "the second order and the one placed live hold one each")
+	require.Equal(t, newMugBefore.OnHand-1, c.stock(store, newMug).OnHand, "the new mug left the store")
 }
 
 // logLines copies a child's output into the test log, line by line as it comes.

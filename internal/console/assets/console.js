@@ -227,7 +227,7 @@ function showQueue(tab) {
         h('label', { for: 'find-number' }, 'Find an order by number ',
           h('span', { class: 'hint' }, 'For a return or an exchange, or an order not in the lists below.')),
         number),
-      h('div', { class: 'field' }, findButton)),
+      h('div', { class: 'field shrink' }, findButton)),
     findErr);
   find.addEventListener('submit', (e) => {
     e.preventDefault();

@@ -1,0 +1,349 @@
+// Browser tests of the store console and the customer's order page, in
+// Debian's Chromium through playwright-core. internal/integration's
+// TestBrowser starts Omni, places the orders and runs:
+//
+//   node e2e/run.mjs <config.json>
+//
+// The config names Omni's base URL, the keys, the store, the order to work
+// (awaiting pick, with a customer token), the SKUs and where screenshots go.
+// Without a token the script looks the order up by number and email.
+// Exit status 0: every check passed.
+import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const base = cfg.baseURL.replace(/\/$/, '');
+const executablePath = cfg.chromium || process.env.OMNI_CHROMIUM || '/usr/bin/chromium';
+const WIDTH = 768;
+const started = Date.now();
+let passed = 0;
+let failed = 0;
+
+function log(...args) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`, ...args);
+}
+
+async function step(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    passed++;
+    log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (err) {
+    failed++;
+    log(`FAIL ${name}: ${err && err.stack ? err.stack : err}`);
+    throw err;
+  }
+}
+
+async function call(method, path, key, body, headers = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return data;
+}
+
+async function shot(page, name, opts = {}) {
+  if (!cfg.screenshots) return;
+  mkdirSync(cfg.screenshots, { recursive: true });
+  const path = join(cfg.screenshots, `${name}.png`);
+  if (opts.locator) await opts.locator.screenshot({ path, animations: 'disabled' });
+  else await page.screenshot({ path, fullPage: opts.fullPage !== false, animations: 'disabled' });
+  log(`     screenshot ${path}`);
+}
+
+// watch fails the run on script errors, CSP violations and any request that
+// leaves Omni (no CDN: every asset is Omni's own).
+function watch(page, label, problems) {
+  page.on('pageerror', (err) => problems.push(`${label}: page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return; // expected API refusals
+    problems.push(`${label}: console error: ${text}`);
+  });
+  page.on('request', (req) => {
+    const u = req.url();
+    if (!u.startsWith(`${base}/`) && !u.startsWith('data:')) problems.push(`${label}: request outside Omni: ${u}`);
+  });
+}
+
+// touchSized checks that every visible control is at least 44 px high (and
+// the buttons at least 44 px wide), and that the page does not scroll sideways.
+async function touchSized(page, label) {
+  const small = await page.$$eval('button, input:not([type=radio]):not([type=checkbox]), select, a.button', (els) => els
+    .filter((el) => el.offsetParent !== null)
+    .map((el) => ({ el: `${el.tagName.toLowerCase()}#${el.id || ''} ${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30)}`, r: el.getBoundingClientRect() }))
+    .filter(({ el, r }) => r.height < 44 || (el.startsWith('button') && r.width < 44))
+    .map(({ el, r }) => `${el} ${Math.round(r.width)}x${Math.round(r.height)}`));
+  assert.deepEqual(small, [], `${label}: controls smaller than 44 px`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${label}: the page scrolls sideways by ${overflow}px at ${WIDTH}px`);
+}
+
+// unlabelled lists form controls without an accessible name.
+async function unlabelled(page) {
+  return page.$$eval('input, select, textarea', (els) => els
+    .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+    .map((el) => el.id || el.name || el.outerHTML.slice(0, 60)));
+}
+
+async function decodeQR(locator) {
+  const png = PNG.sync.read(await locator.screenshot());
+  const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  return code && code.data;
+}
+
+async function main() {
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium`);
+  const { store } = cfg;
+  const A = cfg.order;
+  if (!A.token) {
+    const r = await fetch(`${base}/v1/orders/lookup`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ number: A.number, email: A.email }),
+    });
+    assert.equal(r.status, 200, `lookup: ${await r.clone().text()}`);
+    A.token = (await r.json()).token;
+  }
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  log(`Chromium ${browser.version()} against ${base}`);
+  const problems = [];
+  try {
+    const customerCtx = await browser.newContext({ viewport: { width: WIDTH, height: 1024 }, locale: 'en-GB', timezoneId: 'Europe/London' });
+    const staffCtx = await browser.newContext({ viewport: { width: WIDTH, height: 1024 }, locale: 'en-GB', timezoneId: 'Europe/London', hasTouch: true });
+    const customer = await customerCtx.newPage();
+    const console_ = await staffCtx.newPage();
+    watch(customer, 'customer page', problems);
+    watch(console_, 'console', problems);
+    customer.setDefaultTimeout(15000);
+    console_.setDefaultTimeout(15000);
+
+    await step('the customer page shows the order being prepared', async () => {
+      await customer.goto(`${base}/o/${A.token}`);
+      await customer.locator('#status-word[data-status="awaiting_pick"]').waitFor();
+      assert.equal(await customer.locator('#status-word').textContent(), 'Being prepared');
+      await customer.getByText(cfg.storeName).first().waitFor();
+      await customer.getByRole('button', { name: 'Cancel my order' }).waitFor();
+      // A marker that a reload would lose: the page must update in place.
+      await customer.evaluate(() => { window.omniNoReload = true; });
+      const headers = (await customer.request.get(`${base}/o/${A.token}`)).headers();
+      assert.match(headers['content-security-policy'] || '', /default-src 'none'/, 'the page has a strict CSP');
+      assert.equal(headers['referrer-policy'], 'no-referrer');
+    });
+
+    await step('a store associate signs in with the keyboard only', async () => {
+      await console_.goto(`${base}/console/`);
+      await console_.getByLabel('Store staff key').waitFor();
+      await shot(console_, 'console-sign-in');
+      // The key field has the focus; type, Tab to the name, type, Enter submits.
+      await console_.keyboard.type(cfg.keys.store);
+      await console_.keyboard.press('Tab');
+      await console_.keyboard.type('Sam (e2e)');
+      await console_.keyboard.press('Enter');
+      await console_.locator('#store-name', { hasText: cfg.storeName }).waitFor();
+      await console_.locator(`[data-order-id="${A.id}"]`).waitFor();
+      await console_.locator('#live', { hasText: 'Live' }).waitFor();
+      await console_.evaluate(() => { window.omniNoReload = true; });
+    });
+
+    await step('a new web order appears in the queue without a reload', async () => {
+      const id = `${A.id}-live`;
+      await call('POST', '/v1/orders', cfg.keys.checkout, {
+        id, channel: 'web',
+        customer: { id: 'c-e2e-2', email: 'grace@example.com', name: 'Grace Hopper' },
+        currency: 'GBP', fulfilment: { type: 'collect', store_id: store },
+        lines: [{ sku: cfg.skus.tee, quantity: 1, unit_price: 1999 }],
+        payment: { method: 'card', reference: `psp-${id}`, amount: 1999 },
+      }, { 'Idempotency-Key': `e2e-${id}` });
+      const row = console_.locator(`[data-order-id="${id}"]`);
+      await row.waitFor({ timeout: 20000 });
+      await row.locator('.badge.new').waitFor();
+      assert.equal(await console_.evaluate(() => window.omniNoReload), true, 'the console did not reload');
+      await touchSized(console_, 'queue');
+      await shot(console_, 'console-queue');
+      const ready = console_.getByRole('tab', { name: /Ready/ });
+      await ready.click();
+      await console_.locator('#queue-list .empty, #queue-list .orders').first().waitFor();
+      await console_.getByRole('tab', { name: /Awaiting pick/ }).click();
+    });
+
+    await step('the order view shows lines, history and the pick form', async () => {
+      await console_.locator(`[data-order-id="${A.id}"]`).click();
+      await console_.getByRole('heading', { name: `Order ${A.number}` }).waitFor();
+      assert.equal(await console_.locator('#order-status').getAttribute('data-status'), 'awaiting_pick');
+      await console_.locator('#timeline li[data-type="pick_requested"]').waitFor();
+      await console_.getByRole('button', { name: 'Confirm pick' }).waitFor();
+      assert.deepEqual(await unlabelled(console_), [], 'every control of the order view has a label');
+      await touchSized(console_, 'order view');
+      await shot(console_, 'console-order');
+    });
+
+    await step('the associate picks everything (keyboard: focus the button, Enter)', async () => {
+      for (const sku of [cfg.skus.tee, cfg.skus.mug]) {
+        const input = console_.locator(`#order-actions input[id^="pick-"][data-sku="${sku}"]`);
+        assert.equal(await input.inputValue(), String(A.lines[sku]), `found quantity of ${sku} defaults to what was ordered`);
+      }
+      // A short pick is explained before it is confirmed.
+      await console_.getByRole('button', { name: `One fewer: ${cfg.skus.mug}` }).click();
+      await console_.locator('#pick-summary', { hasText: 'Short pick' }).waitFor();
+      await console_.getByRole('button', { name: `One more: ${cfg.skus.mug}` }).click();
+      await console_.locator('#pick-summary', { hasText: 'All 3 items found' }).waitFor();
+      await console_.getByRole('button', { name: 'Confirm pick' }).focus();
+      await console_.keyboard.press('Enter');
+      await console_.locator('#order-status[data-status="ready_for_collection"]').waitFor();
+      await console_.locator('#flash', { hasText: 'ready for collection' }).waitFor();
+    });
+
+    let code = '';
+    await step('the customer page turns ready, live, with the code as text and QR code', async () => {
+      await customer.locator('#status-word[data-status="ready_for_collection"]').waitFor();
+      assert.equal(await customer.evaluate(() => window.omniNoReload), true, 'the customer page did not reload');
+      code = (await customer.locator('#pickup-code').textContent()).trim();
+      assert.match(code, /^[A-Z0-9]{8}$/, 'an 8-character pickup code');
+      const qr = customer.locator('#pickup-qr');
+      assert.equal(await decodeQR(qr), code, 'the QR code reads as the pickup code');
+      assert.match(await qr.getAttribute('aria-label'), /QR code of your pickup code/);
+      await customer.locator('#timeline li[data-type="ready_for_collection"]').waitFor();
+      assert.equal(await customer.getByRole('button', { name: 'Cancel my order' }).count(), 0, 'no cancelling once picked');
+      await touchSized(customer, 'customer page');
+      await shot(customer, 'customer-ready');
+    });
+
+    await step('a wrong pickup code is refused, in plain words, next to the handover', async () => {
+      const wrong = code.startsWith('Z') ? 'YYYY2222' : 'ZZZZ2222';
+      await console_.getByLabel('Pickup code').fill(wrong.toLowerCase());
+      assert.equal(await console_.getByLabel('Pickup code').inputValue(), wrong, 'the code is upper-cased as typed');
+      await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+      const err = console_.locator('#collect-error');
+      await err.waitFor({ state: 'visible' });
+      assert.match(await err.textContent(), /pickup code does not match this order/);
+      assert.equal(await err.getAttribute('role'), 'alert');
+      // The error sits in the handover form, under its button.
+      const inForm = await err.evaluate((el) => el.closest('form') === document.getElementById('collect-submit').closest('form'));
+      assert.ok(inForm, 'the error is shown in the handover form');
+      assert.equal(await console_.locator('#order-status').getAttribute('data-status'), 'ready_for_collection');
+      await shot(console_, 'console-collect-error', { locator: console_.locator('form', { has: console_.locator('#collect-submit') }) });
+    });
+
+    await step('the associate hands over against the right code; the customer page shows collected, live', async () => {
+      await console_.getByLabel('Pickup code').fill(code);
+      assert.equal(await console_.getByLabel('Name of the person collecting').inputValue(), A.customerName);
+      await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+      await console_.locator('#order-status[data-status="collected"]').waitFor();
+      await console_.locator('#flash', { hasText: `Handed over to ${A.customerName}` }).waitFor();
+      assert.equal(await console_.locator('#collect-error').count(), 0, 'the handover form is gone');
+      await customer.locator('#status-word[data-status="collected"]').waitFor();
+      assert.equal(await customer.locator('#status-word').textContent(), 'Collected');
+      assert.equal(await customer.evaluate(() => window.omniNoReload), true, 'the customer page did not reload');
+      await customer.locator('#timeline li[data-type="collected"]').waitFor();
+      await shot(customer, 'customer-collected');
+      const o = await call('GET', `/v1/orders/${A.id}`, cfg.keys.store);
+      assert.equal(o.status, 'collected');
+    });
+
+    await step('a return through the console', async () => {
+      await console_.getByRole('heading', { name: 'Return', exact: true }).waitFor();
+      await console_.getByRole('button', { name: `One more: ${cfg.skus.tee} brought back` }).first().click();
+      const form = console_.locator('form', { has: console_.getByRole('heading', { name: 'Return', exact: true }) });
+      await form.locator(`input[id^="return-reason"][data-sku="${cfg.skus.tee}"]`).fill('Too small');
+      await form.locator(`select[id^="return-condition"][data-sku="${cfg.skus.tee}"]`).selectOption('resellable');
+      await console_.locator('#return-summary', { hasText: 'refund £19.99' }).waitFor();
+      await shot(console_, 'console-return', { locator: form });
+      await console_.getByRole('button', { name: 'Take return' }).click();
+      await console_.locator('#flash', { hasText: 'Return recorded: £19.99 refunded' }).waitFor();
+      await console_.locator('#order-status[data-status="partially_returned"]').waitFor();
+      const o = await call('GET', `/v1/orders/${A.id}`, cfg.keys.store);
+      assert.equal(o.status, 'partially_returned');
+      const tee = o.lines.find((l) => l.sku === cfg.skus.tee);
+      assert.equal(tee.returned, 1);
+      assert.equal(o.returns.length, 1);
+      assert.deepEqual(o.returns[0].lines, [{ sku: cfg.skus.tee, quantity: 1, reason: 'Too small', condition: 'resellable' }]);
+      assert.equal(o.returns[0].refund, 1999);
+      await console_.locator('#timeline li[data-type="returned"]').waitFor();
+    });
+
+    await step('an exchange through the console, with the difference shown before confirming', async () => {
+      const form = console_.locator('form', { has: console_.getByRole('heading', { name: 'Exchange', exact: true }) });
+      await form.getByRole('button', { name: `One more: ${cfg.skus.mug} brought back` }).click();
+      await form.locator(`input[id^="exchange-back-reason"][data-sku="${cfg.skus.mug}"]`).fill('Wrong colour');
+      await form.locator(`select[id^="exchange-back-condition"][data-sku="${cfg.skus.mug}"]`).selectOption('damaged');
+      await form.getByLabel('New item (SKU)').fill(cfg.skus.newMug);
+      await form.getByLabel('New item (SKU)').press('Tab');
+      await form.locator('#exchange-stock-0', { hasText: 'available in this store' }).waitFor();
+      await form.getByLabel('Quantity').fill('1');
+      await form.getByLabel(/Price each/).fill('10.99');
+      const diff = console_.locator('#exchange-difference');
+      await console_.locator('#exchange-difference[data-difference="200"]').waitFor();
+      assert.equal(await diff.textContent(), 'Customer pays £2.00');
+      await form.getByRole('button', { name: 'Confirm exchange · customer pays £2.00' }).waitFor();
+      // The order's payment was captured in full at the handover: the till takes the difference.
+      await form.getByLabel(/Payment reference/).waitFor({ state: 'visible' });
+      // Confirming without the till's reference is stopped in the form.
+      await form.getByRole('button', { name: /Confirm exchange/ }).click();
+      await console_.locator('#exchange-error', { hasText: 'payment reference' }).waitFor();
+      await form.getByLabel(/Payment reference/).fill('till-e2e-42');
+      assert.deepEqual(await unlabelled(console_), [], 'every control of the exchange has a label');
+      await touchSized(console_, 'exchange form');
+      await shot(console_, 'console-exchange', { locator: form });
+      await form.getByRole('button', { name: /Confirm exchange/ }).click();
+      await console_.locator('#flash', { hasText: 'Exchange done: the customer paid £2.00' }).waitFor();
+      const o = await call('GET', `/v1/orders/${A.id}`, cfg.keys.store);
+      assert.equal(o.exchanges.length, 1);
+      const x = o.exchanges[0];
+      assert.equal(x.difference, 200);
+      assert.equal(x.charged, 200);
+      assert.deepEqual(x.new_lines, [{ sku: cfg.skus.newMug, quantity: 1, unit_price: 1099 }]);
+      assert.deepEqual(x.return_lines, [{ sku: cfg.skus.mug, quantity: 1, reason: 'Wrong colour', condition: 'damaged' }]);
+      assert.equal(x.tender, 'till-e2e-42');
+      assert.equal(o.lines.find((l) => l.sku === cfg.skus.mug).returned, 1);
+      assert.equal(o.lines.find((l) => l.sku === cfg.skus.newMug).collected, 1);
+      await console_.locator('#timeline li[data-type="exchanged"]').waitFor();
+      await customer.locator('#timeline li[data-type="exchanged"]').waitFor();
+      await customer.locator('#status-word[data-status="partially_returned"]').waitFor();
+    });
+
+    await step('the API refusals show in plain words (order not found)', async () => {
+      await console_.goto(`${base}/console/#/queue/awaiting`);
+      await console_.getByLabel(/Find an order by number/).fill('99999999');
+      await console_.getByRole('button', { name: 'Find', exact: true }).click();
+      await console_.locator('[role="search"] .error', { hasText: 'There is no such order' }).waitFor();
+      await console_.getByLabel(/Find an order by number/).fill(A.number);
+      await console_.getByRole('button', { name: 'Find', exact: true }).click();
+      await console_.getByRole('heading', { name: `Order ${A.number}` }).waitFor();
+    });
+
+    await step('no script errors, CSP violations or requests outside Omni', async () => {
+      assert.deepEqual(problems, []);
+    });
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(() => {
+  console.log(`${passed} passed, ${failed} failed`);
+}, (err) => {
+  if (!failed) console.error(err);
+  console.log(`${passed} passed, ${Math.max(failed, 1)} failed`);
+  process.exit(1);
+});
