@@ -285,6 +285,7 @@ func (b *bench) reads(c int, d time.Duration) error {
 	}
 	var lat sample
 	var count, failed atomic.Int64
+	cpu0, sys0 := b.cpu(), systemCPU()
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for w := range c {
@@ -310,6 +311,14 @@ func (b *bench) reads(c int, d time.Duration) error {
 	fmt.Printf("== GET /v1/orders/{id}, %d concurrent clients for %s\n", c, d)
 	fmt.Printf("requests/s            %.0f   (%d failed)\n", float64(count.Load())/d.Seconds(), failed.Load())
 	fmt.Printf("%-22s %10s %10s\n", "GET /v1/orders/{id}", ms(lat.pct(0.5)), ms(lat.pct(0.99)))
+	if n := count.Load(); n > 0 {
+		cpu1, sys1 := b.cpu(), systemCPU()
+		if b.pid > 0 {
+			fmt.Printf("omni CPU per request  %.0f µs\n", float64((cpu1-cpu0).Microseconds())/float64(n))
+		}
+		fmt.Printf("machine CPU per req.  %.0f µs   (omni, PostgreSQL and this load generator)\n",
+			float64((sys1-sys0).Microseconds())/float64(n))
+	}
 	if b.pid > 0 {
 		fmt.Printf("omni RSS              %s\n", b.rss())
 	}

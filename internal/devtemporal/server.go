@@ -62,7 +62,7 @@ func DefaultDynamicConfig() map[string]any {
 		"system.forceNexusEndpointRefreshOnRead":         true,
 		"frontend.persistenceMaxQPS":                     10000,
 		"history.persistenceMaxQPS":                      45000,
-		"history.hostLevelCacheMaxSize":                  8192,
+		"history.hostLevelCacheMaxSize":                  2048,
 		"frontend.namespaceRPS.visibility":               100,
 
 		"history.transferProcessorMaxPollRPS":   1000,
