@@ -38,6 +38,7 @@ type Config struct {
 	Webhooks Webhooks `mapstructure:"webhooks"`
 	Stores   []Store  `mapstructure:"stores"`
 	Log      Log      `mapstructure:"log"`
+	Debug    Debug    `mapstructure:"debug"`
 }
 
 // HTTP configures the API listener.
@@ -109,6 +110,13 @@ type Store struct {
 	// Lat and Lon place the store, for reassignment by distance. Optional.
 	Lat *float64 `mapstructure:"lat"`
 	Lon *float64 `mapstructure:"lon"`
+}
+
+// Debug configures diagnostics.
+type Debug struct {
+	// PprofAddr serves Go's profiler (net/http/pprof) when set. Keep it on
+	// loopback: profiles show the process's internals.
+	PprofAddr string `mapstructure:"pprof_addr"`
 }
 
 // Log configures the process logger.
@@ -192,6 +200,7 @@ func (c *Config) Validate() error {
 	}
 	hostPort("temporal.embedded_addr", c.Temporal.EmbeddedAddr, false)
 	hostPort("temporal.ui_addr", c.Temporal.UIAddr, true)
+	hostPort("debug.pprof_addr", c.Debug.PprofAddr, true)
 	if (c.Temporal.TLS.CertFile == "") != (c.Temporal.TLS.KeyFile == "") {
 		bad("temporal.tls.cert_file", "cert_file and key_file go together")
 	}

@@ -8,9 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only on debug.pprof_addr
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/omni-retail/omni/config"
 	"github.com/omni-retail/omni/internal/app"
@@ -83,6 +86,16 @@ func run(args []string) error {
 	default:
 		fs.Usage()
 		return fmt.Errorf("unknown command %q", cmd)
+	}
+	if addr := cfg.Debug.PprofAddr; addr != "" {
+		go func() {
+			// http.DefaultServeMux carries net/http/pprof's handlers, and nothing else.
+			srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+			log.Info("profiler listening", "addr", addr)
+			if err := srv.ListenAndServe(); err != nil {
+				log.Error("profiler", "error", err)
+			}
+		}()
 	}
 	a, err := app.Start(ctx, cfg, parts, log)
 	if err != nil {
