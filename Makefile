@@ -2,7 +2,7 @@
 export GOTOOLCHAIN := local
 GO ?= go
 
-.PHONY: run build test unit integration browser screenshots histories lint bench bench-pgbench clean
+.PHONY: run build test test-deps unit integration browser screenshots histories lint bench bench-pgbench clean
 
 ## run: Omni on the embedded default (Temporal in-process, PostgreSQL from OMNI_DATABASE_URL)
 run:
@@ -13,7 +13,7 @@ build:
 	$(GO) build -o bin/omni ./cmd/omni
 
 ## test: every test, unit, integration and browser (needs PostgreSQL at 127.0.0.1:5432, Node.js 20+ and Debian's chromium)
-test: e2e/node_modules
+test: test-deps e2e/node_modules
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -24,6 +24,10 @@ unit:
 ## integration: the end-to-end tests alone
 integration: e2e/node_modules
 	$(GO) test -count=1 -v -timeout 20m ./internal/integration/
+
+## test-deps: start PostgreSQL if stopped, install Debian's chromium if missing (scripts/test-deps.sh)
+test-deps:
+	./scripts/test-deps.sh
 
 ## e2e/node_modules: the browser tests' npm packages (playwright-core drives /usr/bin/chromium: no browser is downloaded)
 e2e/node_modules: e2e/package.json e2e/package-lock.json
