@@ -86,7 +86,9 @@ func TestPickupCodeVisibility(t *testing.T) {
 	c := newAPI(t)
 	sku := unique("SKU")
 	c.setStock(store, sku, 2)
-	id := c.place(orderBody("", store, line(sku, 1, 1000)))
+	body := orderBody("", store, line(sku, 1, 1000))
+	body["customer"].(map[string]any)["push_token"] = "device-token-secret"
+	id := c.place(body)
 	c.waitStatus(id, "awaiting_pick")
 	r := c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/pick", pickBody(qty(sku, 1)))
 	require.Equal(t, http.StatusOK, r.Status)
@@ -102,6 +104,8 @@ func TestPickupCodeVisibility(t *testing.T) {
 		r := c.do(http.MethodGet, "/v1/orders/"+id, nil, "Authorization", "Bearer "+tc.key)
 		require.Equal(t, http.StatusOK, r.Status, tc.name)
 		require.Equal(t, tc.sees, strings.Contains(string(r.Body), code), "%s sees the code: %v", tc.name, tc.sees)
+		require.Equal(t, tc.sees, strings.Contains(string(r.Body), "device-token-secret"),
+			"%s sees the push token: %v", tc.name, tc.sees)
 	}
 	q := c.do(http.MethodGet, "/v1/stores/"+store+"/orders?status=ready_for_collection", nil, "Authorization", "Bearer "+store1Key)
 	require.NotContains(t, string(q.Body), code)

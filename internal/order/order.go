@@ -254,9 +254,11 @@ func (o *Order) Line(sku string) *Line {
 	return nil
 }
 
-// WithoutPickupCode returns a copy of o that does not carry the pickup code,
-// for channels that must not see it (store staff).
+// WithoutPickupCode returns a copy of o without the customer's secrets — the
+// pickup code and the device token for push messages — for channels that
+// must not see them (store staff, the contact centre).
 func (o Order) WithoutPickupCode() Order {
 	o.Pickup.Code = ""
+	o.Customer.PushToken = ""
 	return o
 }
