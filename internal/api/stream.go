@@ -130,7 +130,11 @@ func (s *Server) streamEvents(c echo.Context) error {
 			return nil
 		case <-wake:
 		case <-tick.C:
-			// Access may have ended (the order moved to another store).
+			// Access may have ended (the order moved to another store, the
+			// customer's token expired).
+			if p := principal(c); !p.Expires.IsZero() && time.Now().After(p.Expires) {
+				return nil
+			}
 			if _, err := s.access(c, id); err != nil {
 				return nil
 			}

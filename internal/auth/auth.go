@@ -42,6 +42,8 @@ type Principal struct {
 	Stores []string
 	// OrderID is the one order a customer token opens.
 	OrderID string
+	// Expires is when a customer token stops working (zero for API keys).
+	Expires time.Time
 }
 
 // WorksAt reports whether store staff p works for storeID.
@@ -86,11 +88,11 @@ func (a *Authenticator) Authenticate(credential string, now time.Time) (Principa
 		return Principal{}, ErrUnauthenticated
 	}
 	if strings.HasPrefix(credential, tokenPrefix) {
-		id, err := a.verify(credential, now)
+		id, exp, err := a.verify(credential, now)
 		if err != nil {
 			return Principal{}, err
 		}
-		return Principal{Role: RoleCustomer, Name: "customer", OrderID: id}, nil
+		return Principal{Role: RoleCustomer, Name: "customer", OrderID: id, Expires: exp}, nil
 	}
 	// Keys are looked up by their hash: the lookup time says nothing about a key's bytes.
 	p, ok := a.clients[sha256.Sum256([]byte(credential))]
@@ -119,23 +121,23 @@ func (a *Authenticator) sign(body string) []byte {
 	return m.Sum(nil)
 }
 
-func (a *Authenticator) verify(token string, now time.Time) (string, error) {
+func (a *Authenticator) verify(token string, now time.Time) (string, time.Time, error) {
 	i := strings.LastIndexByte(token, '.')
 	if i <= len(tokenPrefix) {
-		return "", ErrUnauthenticated
+		return "", time.Time{}, ErrUnauthenticated
 	}
 	body, sig := token[:i], token[i+1:]
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || subtle.ConstantTimeCompare(got, a.sign(body)) != 1 {
-		return "", ErrUnauthenticated
+		return "", time.Time{}, ErrUnauthenticated
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(body[len(tokenPrefix):])
 	if err != nil {
-		return "", ErrUnauthenticated
+		return "", time.Time{}, ErrUnauthenticated
 	}
 	var c claims
 	if err := json.Unmarshal(raw, &c); err != nil || c.Order == "" || now.Unix() >= c.Expires {
-		return "", ErrUnauthenticated
+		return "", time.Time{}, ErrUnauthenticated
 	}
-	return c.Order, nil
+	return c.Order, time.Unix(c.Expires, 0).UTC(), nil
 }

@@ -31,7 +31,7 @@ func TestKeysAndCustomerTokens(t *testing.T) {
 	require.Equal(t, now.Add(time.Hour), exp)
 	p, err = a.Authenticate(tok, now.Add(59*time.Minute))
 	require.NoError(t, err)
-	require.Equal(t, auth.Principal{Role: auth.RoleCustomer, Name: "customer", OrderID: "ord_1"}, p)
+	require.Equal(t, auth.Principal{Role: auth.RoleCustomer, Name: "customer", OrderID: "ord_1", Expires: exp}, p)
 	_, err = a.Authenticate(tok, now.Add(time.Hour))
 	require.ErrorIs(t, err, auth.ErrUnauthenticated, "expired")
 
