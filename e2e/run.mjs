@@ -41,7 +41,12 @@ async function step(name, fn) {
 }
 
 async function call(method, path, key, body, headers = {}) {
-  const res = await fetch(base + path, {
+  return callAt(base, method, path, key, body, headers);
+}
+
+// callAt calls the API of the Omni at root (the one with clocks in seconds).
+async function callAt(root, method, path, key, body, headers = {}) {
+  const res = await fetch(root + path, {
     method,
     headers: { Authorization: `Bearer ${key}`, ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
     body: body ? JSON.stringify(body) : undefined,
@@ -68,7 +73,7 @@ async function shot(page, name, opts = {}) {
 
 // watch fails the run on script errors, CSP violations and any request that
 // leaves Omni (no CDN: every asset is Omni's own).
-function watch(page, label, problems) {
+function watch(page, label, problems, origin = base) {
   page.on('pageerror', (err) => problems.push(`${label}: page error: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
@@ -78,7 +83,7 @@ function watch(page, label, problems) {
   });
   page.on('request', (req) => {
     const u = req.url();
-    if (!u.startsWith(`${base}/`) && !u.startsWith('data:')) problems.push(`${label}: request outside Omni: ${u}`);
+    if (!u.startsWith(`${origin}/`) && !u.startsWith('data:')) problems.push(`${label}: request outside Omni: ${u}`);
   });
 }
 
@@ -101,6 +106,12 @@ async function unlabelled(page) {
     .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
     .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
     .map((el) => el.id || el.name || el.outerHTML.slice(0, 60)));
+}
+
+// openOrder shows an order in the console, as its link in a list would.
+async function openOrder(page, o) {
+  await page.evaluate((id) => { location.hash = `#/order/${encodeURIComponent(id)}`; }, o.id);
+  await page.getByRole('heading', { name: `Order ${o.number}` }).waitFor();
 }
 
 async function decodeQR(locator) {
@@ -330,6 +341,137 @@ async function main() {
       await console_.getByLabel(/Find an order by number/).fill(A.number);
       await console_.getByRole('button', { name: 'Find', exact: true }).click();
       await console_.getByRole('heading', { name: `Order ${A.number}` }).waitFor();
+    });
+
+    await step('the associate rejects an order with a reason; it moves to the next store with stock', async () => {
+      const R = cfg.reject;
+      await openOrder(console_, R);
+      await console_.locator('#order-status[data-status="awaiting_pick"]').waitFor();
+      // Rejecting without a reason is stopped in the form.
+      await console_.getByRole('button', { name: 'Reject order' }).click();
+      await console_.locator('#reject-error', { hasText: 'Give a reason for rejecting the order.' }).waitFor();
+      assert.equal(await console_.getByLabel('Reason', { exact: true }).getAttribute('aria-invalid'), 'true');
+      await console_.getByLabel('Reason', { exact: true }).fill('Items damaged');
+      await console_.getByRole('button', { name: 'Reject order' }).click();
+      await console_.locator('#flash', { hasText: `Rejected: the order has moved to ${R.to}.` }).waitFor();
+      await console_.locator('.notice', { hasText: `for collection at ${R.to}: it can only be picked and handed over there` }).waitFor();
+      assert.equal(await console_.getByRole('button', { name: 'Confirm pick' }).count(), 0, 'no pick form for another store');
+      await console_.locator('#timeline li[data-type="rejected"], #timeline li[data-type="reassigned"]').first().waitFor();
+      // Store staff no longer see it; the checkout that placed it does.
+      const o = await call('GET', `/v1/orders/${R.id}`, cfg.keys.checkout);
+      assert.equal(o.fulfilment.store_id, R.to, 'the order moved to Manchester');
+      assert.equal(o.status, 'awaiting_pick');
+      // It leaves this store's queue, live.
+      await console_.getByRole('link', { name: /Back to the queue/ }).click();
+      await console_.getByRole('tab', { name: /Awaiting pick/ }).waitFor();
+      await console_.locator(`[data-order-id="${R.id}"]`).waitFor({ state: 'detached' });
+    });
+
+    const { socks, cap } = cfg.counterSkus;
+    await step('a partial handover, then the rest', async () => {
+      const P = cfg.partial;
+      await openOrder(console_, P);
+      await console_.locator('#order-status[data-status="ready_for_collection"]').waitFor();
+      await console_.getByLabel('Pickup code').fill(P.code);
+      await console_.getByRole('button', { name: `One fewer: hand over ${cap}` }).click();
+      await console_.locator('#collect-summary', { hasText: 'Hand over 1 of 2 items. 1 stays here for the customer to collect later.' }).waitFor();
+      await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+      await console_.locator('#flash', { hasText: 'Handed over 1 item to Ada Lovelace; the rest stays here.' }).waitFor();
+      await console_.locator('#order-status[data-status="partially_collected"]').waitFor();
+      let o = await call('GET', `/v1/orders/${P.id}`, cfg.keys.store);
+      assert.equal(o.status, 'partially_collected');
+      assert.equal(o.lines.find((l) => l.sku === socks).collected, 1);
+      assert.equal(o.lines.find((l) => l.sku === cap).collected, 0);
+      // The rest: the handover form now holds the cap alone.
+      assert.equal(await console_.locator(`#order-actions input[id^="collect-take-"][data-sku="${socks}"]`).count(), 0);
+      await console_.locator('#collect-summary', { hasText: 'Hand over everything: 1 item.' }).waitFor();
+      await console_.getByLabel('Pickup code').fill(P.code);
+      await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+      await console_.locator('#flash', { hasText: 'Handed over to Ada Lovelace. Payment has been taken.' }).waitFor();
+      await console_.locator('#order-status[data-status="collected"]').waitFor();
+      o = await call('GET', `/v1/orders/${P.id}`, cfg.keys.store);
+      assert.equal(o.status, 'collected');
+      assert.deepEqual(o.lines.map((l) => [l.sku, l.collected]).sort(), [[cap, 1], [socks, 1]]);
+    });
+
+    await step('a line refused at the counter: not charged, the order collected', async () => {
+      const F = cfg.refused;
+      await openOrder(console_, F);
+      await console_.locator('#order-status[data-status="ready_for_collection"]').waitFor();
+      await console_.getByLabel('Pickup code').fill(F.code);
+      const why = console_.getByLabel('Why the customer refused');
+      assert.equal(await why.isVisible(), false, 'no reason asked before anything is refused');
+      await console_.getByRole('button', { name: `One fewer: hand over ${cap}` }).click();
+      await console_.getByRole('button', { name: `One more: refused ${cap}` }).click();
+      await why.fill('Box crushed');
+      await console_.locator('#collect-summary', { hasText: 'Hand over 1 of 2 items. 1 refused: back on sale, not charged.' }).waitFor();
+      await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+      await console_.locator('#flash', { hasText: 'Handed over to Ada Lovelace. Payment has been taken.' }).waitFor();
+      await console_.locator('#order-status[data-status="collected"]').waitFor();
+      await console_.getByRole('row', { name: new RegExp(`^${cap}`) }).getByText('0 (1 refused)').waitFor();
+      const o = await call('GET', `/v1/orders/${F.id}`, cfg.keys.store);
+      assert.equal(o.status, 'collected');
+      const c = o.lines.find((l) => l.sku === cap);
+      assert.equal(c.refused, 1);
+      assert.equal(c.collected, 0);
+      assert.equal(o.lines.find((l) => l.sku === socks).collected, 1);
+    });
+
+    await step('a nominee collects: the console fills in their name, the history says nominee', async () => {
+      const N = cfg.nominee;
+      await openOrder(console_, N);
+      await console_.locator('#order-status[data-status="ready_for_collection"]').waitFor();
+      await console_.locator('.facts div', { hasText: 'Nominee (may collect)' }).getByText('Charles Babbage').waitFor();
+      await console_.getByLabel('Pickup code').fill(N.code);
+      const name = console_.getByLabel('Name of the person collecting');
+      assert.equal(await name.inputValue(), 'Ada Lovelace');
+      await console_.getByRole('radio', { name: 'Their nominee, Charles Babbage' }).check();
+      assert.equal(await name.inputValue(), 'Charles Babbage');
+      await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+      await console_.locator('#flash', { hasText: 'Handed over to Charles Babbage. Payment has been taken.' }).waitFor();
+      await console_.locator('#order-status[data-status="collected"]').waitFor();
+      await console_.locator('#timeline li[data-type="collected"]').waitFor();
+      const o = await call('GET', `/v1/orders/${N.id}`, cfg.keys.store);
+      assert.equal(o.status, 'collected');
+      const { events } = await call('GET', `/v1/orders/${N.id}/events`, cfg.keys.store);
+      const collected = events.filter((e) => e.type === 'collected');
+      assert.equal(collected.length, 1);
+      assert.deepEqual(collected[0].data.collected_by, { name: 'Charles Babbage', relation: 'nominee' });
+    });
+
+    await step('a pick past its deadline shows under Overdue (Omni with clocks in seconds)', async () => {
+      const K = cfg.clocks;
+      const root = K.baseURL.replace(/\/$/, '');
+      const page = await staffCtx.newPage();
+      watch(page, 'console (clocks)', problems, root);
+      page.setDefaultTimeout(15000);
+      try {
+        await page.goto(`${root}/console/`);
+        await page.getByLabel('Store staff key').fill(K.key);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.locator('#store-name', { hasText: K.storeName }).waitFor();
+        await page.getByRole('tab', { name: /Overdue/ }).click();
+        await page.getByRole('tab', { name: /Overdue/, selected: true }).waitFor();
+        const id = `${A.id}-late`;
+        await callAt(root, 'POST', '/v1/orders', cfg.keys.checkout, {
+          id, channel: 'web',
+          customer: { id: 'c-e2e-4', email: 'edsger@example.com', name: 'Edsger Dijkstra' },
+          currency: 'GBP', fulfilment: { type: 'collect', store_id: K.store },
+          lines: [{ sku: K.sku, quantity: 1, unit_price: 1500 }],
+          payment: { method: 'card', reference: `psp-${id}`, amount: 1500 },
+        }, { 'Idempotency-Key': `e2e-${id}` });
+        const placed = Date.now();
+        // Pick deadline 2 s (escalation at 6 s moves it on).
+        const row = page.locator(`#queue-list [data-order-id="${id}"]`);
+        await row.waitFor({ timeout: 6000 });
+        const late = Date.now() - placed;
+        await row.locator('.badge.overdue', { hasText: 'Overdue' }).waitFor();
+        assert.ok(late >= 1500, `shown as overdue ${late} ms after it was placed, before the 2 s pick deadline`);
+        assert.match(await page.getByRole('tab', { name: /Overdue/ }).getAttribute('class'), /\balert\b/);
+        log(`     overdue after ${late} ms`);
+      } finally {
+        await page.close();
+      }
     });
 
     await step('no script errors, CSP violations or requests outside Omni', async () => {

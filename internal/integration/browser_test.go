@@ -23,7 +23,11 @@ import (
 // a new order arrive live, picks an order and hands it over against the
 // pickup code while the customer's page, open beside it, turns ready and then
 // collected without a reload; a wrong pickup code is refused next to the
-// handover; a return and an exchange go through the console. Screenshots go
+// handover; a return and an exchange go through the console. Then the
+// exceptions: an order rejected with a reason moves to Manchester; a partial
+// handover, then the rest; a line refused at the counter; a nominee
+// collecting; and, on the Omni with clocks in seconds, a pick past its
+// deadline shows under Overdue. Screenshots go
 // to $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
 //
 // It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
@@ -69,6 +73,39 @@ func TestBrowser(t *testing.T) {
 	// other tests use them up).
 	token, _ := app.AuthOf(testConfig(t.TempDir(), "", "")).CustomerToken(id, time.Now())
 
+	// Orders for the exceptions at the counter, on SKUs of their own so that
+	// the stock checks below stay about the first order.
+	socks, capSKU, scarf, hat := "SOCKS-GREY", "CAP-BLACK", "SCARF-RED", "HAT-WOOL"
+	for _, sku := range []string{socks, capSKU} {
+		c.setStock(store, sku, 20)
+	}
+	// A rejected order moves to Manchester, the nearest other store with stock.
+	c.setStock(store, scarf, 5)
+	c.setStock("store-002", scarf, 5)
+	c.setStock("store-003", scarf, 0)
+	rejectID := c.place(orderBody("", store, line(scarf, 1, 2499)))
+	// ready places an order and picks it in full, for a handover.
+	ready := func(body map[string]any) map[string]any {
+		oid := c.place(body)
+		c.waitStatus(oid, "awaiting_pick")
+		var lines []map[string]any
+		for _, l := range body["lines"].([]map[string]any) {
+			lines = append(lines, qty(l["sku"].(string), l["quantity"].(int64)))
+		}
+		c.pickOK(store, oid, lines...)
+		o := c.waitStatus(oid, "ready_for_collection")
+		return map[string]any{"id": oid, "number": o.Number, "code": o.Pickup.Code}
+	}
+	partial := ready(orderBody("", store, line(socks, 1, 799), line(capSKU, 1, 1499)))
+	refused := ready(orderBody("", store, line(socks, 1, 799), line(capSKU, 1, 1499)))
+	nb := orderBody("", store, line(socks, 2, 799))
+	nb["nominee"] = map[string]any{"name": "Charles Babbage"}
+	nominee := ready(nb)
+	rejectNumber := c.waitStatus(rejectID, "awaiting_pick").Number
+	// The overdue pick runs against the Omni with clocks in seconds, at Leeds,
+	// on a SKU no other store has (escalated at 6 s, it ends rejected).
+	c.setStock("store-003", hat, 5)
+
 	shots := os.Getenv("OMNI_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -80,6 +117,11 @@ func TestBrowser(t *testing.T) {
 		"skus": map[string]string{"tee": tee, "mug": mug, "newMug": newMug},
 		"order": map[string]any{"id": id, "number": o.Number, "token": token, "email": "ada@example.com",
 			"customerName": "Ada Lovelace", "lines": map[string]int{tee: 2, mug: 1}},
+		"reject":  map[string]any{"id": rejectID, "number": rejectNumber, "sku": scarf, "to": "store-002"},
+		"partial": partial, "refused": refused, "nominee": nominee,
+		"counterSkus": map[string]string{"socks": socks, "cap": capSKU},
+		"clocks": map[string]any{"baseURL": clocksURL, "store": "store-003", "storeName": "Leeds Trinity",
+			"key": "dev-store-003-key", "sku": hat},
 	}
 	raw, err := json.Marshal(cfg)
 	require.NoError(t, err)
