@@ -353,7 +353,7 @@ async function main() {
       assert.equal(await console_.getByLabel('Reason', { exact: true }).getAttribute('aria-invalid'), 'true');
       await console_.getByLabel('Reason', { exact: true }).fill('Items damaged');
       await console_.getByRole('button', { name: 'Reject order' }).click();
-      await console_.locator('#flash', { hasText: `Rejected: the order has moved to ${R.to}.` }).waitFor();
+      await console_.locator('#flash', { hasText: `Rejected: the order has moved to Manchester Arndale (${R.to}).` }).waitFor();
       await console_.locator('.notice', { hasText: `for collection at ${R.to}: it can only be picked and handed over there` }).waitFor();
       assert.equal(await console_.getByRole('button', { name: 'Confirm pick' }).count(), 0, 'no pick form for another store');
       await console_.locator('#timeline li[data-type="rejected"], #timeline li[data-type="reassigned"]').first().waitFor();

@@ -44,6 +44,8 @@ type meBody struct {
 	Role   auth.Role        `json:"role"`
 	Name   string           `json:"name"`
 	Stores []postgres.Store `json:"stores,omitempty"`
+	// AllStores names every store, for store staff to see where an order went.
+	AllStores []postgres.Store `json:"all_stores,omitempty"`
 	// OrderID is the order a customer token opens.
 	OrderID string `json:"order_id,omitempty"`
 }
@@ -59,6 +61,9 @@ func (s *Server) me(c echo.Context) error {
 			return err
 		}
 		body.Stores = known
+		if body.AllStores, err = s.db.AllStores(c.Request().Context()); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, body)
 }

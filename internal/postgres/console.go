@@ -25,6 +25,16 @@ func (db *DB) StoreNames(ctx context.Context, ids []string) ([]Store, error) {
 	return out, translate(err)
 }
 
+// AllStores lists every store Omni knows, by id.
+func (db *DB) AllStores(ctx context.Context) ([]Store, error) {
+	rows, err := db.pool.Query(ctx, `select id, name from stores order by id`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Store])
+	return out, translate(err)
+}
+
 // OpenOrder is an order that still needs its store, as a store's queue shows
 // it: without the pickup code, and saying whether its pick is overdue.
 type OpenOrder struct {

@@ -12,6 +12,7 @@ const announcer = document.getElementById('announce');
 
 let session = loadSession(); // { key, store, storeName, actor }
 let api = null;
+let storeNames = {}; // every store's name by id, for orders that move between stores
 let queueStream = null;
 let queue = null; // the latest snapshot: { orders: [...] }
 let seenIds = null; // order ids seen in the queue so far (null before the first snapshot)
@@ -40,6 +41,9 @@ function start() {
   const headers = { 'Omni-Channel': 'store_console' };
   if (session.actor) headers['Omni-Actor'] = session.actor;
   api = client(session.key, headers);
+  api.get('/v1/me').then((me) => {
+    storeNames = Object.fromEntries((me.all_stores || []).map((s) => [s.id, s.name]));
+  }).catch(() => {}); // names are a nicety: ids are shown without them
   who.hidden = false;
   document.getElementById('store-name').textContent = session.storeName || session.store;
   queueStream = follow(`/v1/stores/${enc(session.store)}/events/stream`, session.key, onQueue, (state, status) => {
@@ -164,6 +168,11 @@ function finish(key, actor, store) {
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   if (!location.hash.startsWith('#/')) history.replaceState(null, '', '#/queue/awaiting');
   start();
+}
+
+// storeLabel names a store for people: its name when known, with its id.
+function storeLabel(id) {
+  return storeNames[id] ? `${storeNames[id]} (${id})` : id;
 }
 
 // An error of the page itself, shown like an API error.
@@ -361,8 +370,13 @@ async function refresh(me) {
   try {
     const o = await api.get(`/v1/orders/${enc(me.id)}`);
     if (current === me) setOrder(o);
-  } catch {
-    /* the stream goes on; the next event reads again */
+  } catch (err) {
+    if (current !== me || !err || err.status !== 404) return; // the stream goes on; the next event reads again
+    // The order is no longer this store's business (it moved to another store): say so.
+    const box = h('div', { class: 'error', role: 'alert' },
+      'This order is no longer at this store: it has moved, so it can no longer be changed here.');
+    const flash = me.flash ? [h('p', { class: 'success', role: 'status', id: 'flash' }, me.flash)] : [];
+    document.getElementById('order-actions').replaceChildren(...flash, box);
   }
 }
 
@@ -386,7 +400,7 @@ function renderSummary() {
   const facts = [
     ['Customer', [o.customer.name, o.customer.phone].filter(Boolean).join(' · ') || o.customer.email],
     o.pickup.nominee ? ['Nominee (may collect)', [o.pickup.nominee.name, o.pickup.nominee.phone].filter(Boolean).join(' · ')] : null,
-    ['Collect at', o.fulfilment.store_id === session.store ? `${session.storeName} (this store)` : o.fulfilment.store_id],
+    ['Collect at', o.fulfilment.store_id === session.store ? `${session.storeName} (this store)` : storeLabel(o.fulfilment.store_id)],
     ['Placed', `${when(o.created_at)} (${channelWords(o.channel)})`],
     o.pickup.ready_at ? ['Ready since', when(o.pickup.ready_at)] : null,
     o.pickup.expires_at && ['ready_for_collection', 'partially_collected'].includes(o.status) ? ['Held until', when(o.pickup.expires_at)] : null,
@@ -567,7 +581,7 @@ function rejectPanel(o) {
     busy(button, err, async () => {
       const res = await api.post(url('reject'), { reason: reason.value.trim() });
       done(res.status === 'rejected' ? 'Rejected: no other store has the items, so the order is cancelled and the customer told.'
-        : `Rejected: the order has moved to ${res.fulfilment.store_id}.`, res);
+        : `Rejected: the order has moved to ${storeLabel(res.fulfilment.store_id)}.`, res);
     });
   });
   return form;
