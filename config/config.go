@@ -60,12 +60,14 @@ type Data struct {
 
 // Temporal configures the Temporal client, and the embedded server under `omni dev`.
 type Temporal struct {
-	Address      string `mapstructure:"address"`
-	Namespace    string `mapstructure:"namespace"`
-	TaskQueue    string `mapstructure:"task_queue"`
-	EmbeddedAddr string `mapstructure:"embedded_addr"`
-	UIAddr       string `mapstructure:"ui_addr"`
-	TLS          TLS    `mapstructure:"tls"`
+	Address   string `mapstructure:"address"`
+	Namespace string `mapstructure:"namespace"`
+	TaskQueue string `mapstructure:"task_queue"`
+	// WorkflowCacheSize bounds the workflows a process keeps in memory.
+	WorkflowCacheSize int    `mapstructure:"workflow_cache_size"`
+	EmbeddedAddr      string `mapstructure:"embedded_addr"`
+	UIAddr            string `mapstructure:"ui_addr"`
+	TLS               TLS    `mapstructure:"tls"`
 }
 
 // TLS configures the connection to an external Temporal.
@@ -194,6 +196,9 @@ func (c *Config) Validate() error {
 	hostPort("temporal.address", c.Temporal.Address, true)
 	if c.Temporal.Namespace == "" {
 		bad("temporal.namespace", "must not be empty")
+	}
+	if c.Temporal.WorkflowCacheSize < 16 {
+		bad("temporal.workflow_cache_size", "must be at least 16, got %d", c.Temporal.WorkflowCacheSize)
 	}
 	if c.Temporal.TaskQueue == "" {
 		bad("temporal.task_queue", "must not be empty")

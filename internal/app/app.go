@@ -55,6 +55,10 @@ type App struct {
 // Start brings the parts up in order: Temporal, PostgreSQL (created and
 // migrated), the worker, then the API, so nothing is served before it can work.
 func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logger) (a *App, err error) {
+	// The sticky cache is shared by every SDK worker of the process, the
+	// embedded server's own system workers included, and sized by the first
+	// one: set it before anything starts.
+	worker.SetStickyWorkflowCacheSize(cfg.Temporal.WorkflowCacheSize)
 	a = &App{cfg: cfg, log: log, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -205,19 +209,12 @@ func (a *App) Stop() {
 	}
 }
 
-// StickyWorkflowCacheSize bounds the order workflows a worker keeps in memory.
-const StickyWorkflowCacheSize = 1024
-
 // NewWorker builds the order worker with the built-in PostgreSQL systems and
 // notifier (NotifierOf) for customer notifications; m (may be nil) observes
 // the order status transitions it projects.
 func NewWorker(c client.Client, taskQueue string, db *postgres.DB, notifier activities.Notifier, m *metrics.Metrics,
 	log *slog.Logger,
 ) worker.Worker {
-	// Collected orders stay open, idle, for their return window: keep the
-	// workflows in memory that are likely to move, not every open one. An
-	// evicted workflow is replayed from its short history when it next wakes.
-	worker.SetStickyWorkflowCacheSize(StickyWorkflowCacheSize)
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
 	w.RegisterWorkflowWithOptions(workflows.ReturnWorkflow, workflow.RegisterOptions{Name: "ReturnWorkflow"})
