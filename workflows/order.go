@@ -2,8 +2,8 @@ package workflows
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
