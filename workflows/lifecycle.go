@@ -272,13 +272,23 @@ func (r *orderRun) recordLockouts(ctx workflow.Context) {
 			if r.done {
 				continue
 			}
-			r.busy = true
-			r.event(ctx, sig.Actor, EventPickupCodeLocked, map[string]any{"attempts": sig.Attempts, "until": sig.Until})
-			err := r.project(ctx)
-			r.busy = false
-			if err != nil {
-				workflow.GetLogger(ctx).Error("project pickup code lockout", "error", err)
-			}
+			r.recordAside(ctx, sig.Actor, EventPickupCodeLocked, map[string]any{"attempts": sig.Attempts, "until": sig.Until})
 		}
 	})
+}
+
+// recordAside puts one event on the timeline from a coroutine running beside
+// the handlers (signals, notifications), never in the middle of a handler's
+// activities. A projection that fails is logged: the event is not the order's
+// state, and the next projection writes it.
+func (r *orderRun) recordAside(ctx workflow.Context, who Actor, typ string, data map[string]any) {
+	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+		return
+	}
+	r.busy = true
+	defer func() { r.busy = false }()
+	r.event(ctx, who, typ, data)
+	if err := r.project(ctx); err != nil {
+		workflow.GetLogger(ctx).Error("project timeline event", "type", typ, "error", err)
+	}
 }

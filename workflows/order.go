@@ -507,10 +507,7 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 	case remaining > 0:
 		r.o.Status = order.StatusPartiallyCollected
 	case collected > 0:
-		r.o.Status = order.StatusCollected
-		if r.anyReturned() {
-			r.o.Status = r.statusAfterReturn()
-		}
+		r.o.Status = r.handedOverStatus()
 	default:
 		r.o.Status = order.StatusCancelled
 		r.event(ctx, req.Actor, EventCancelled, map[string]any{"reason": "refused_at_counter"})
@@ -539,8 +536,7 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 
 // voidOpen voids whatever is still authorised and not captured.
 func (r *orderRun) voidOpen(ctx workflow.Context, step string) error {
-	pay := r.o.Payments[0]
-	return r.void(ctx, step, pay.Authorized-pay.Captured-pay.Voided)
+	return r.void(ctx, step, r.o.Payments[0].Open())
 }
 
 // void voids amount of the order's authorisation, as the step named.
@@ -684,11 +680,6 @@ func (r *orderRun) sendNotifications(ctx workflow.Context) {
 
 // notificationFailed puts a failed notification on the order's timeline.
 func (r *orderRun) notificationFailed(ctx workflow.Context, n activities.Notification, attempt int, cause error, retryIn time.Duration) {
-	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
-		return
-	}
-	r.busy = true
-	defer func() { r.busy = false }()
 	var msg string
 	for e := cause; e != nil; e = errors.Unwrap(e) {
 		msg = e.Error() // the innermost: the provider's words, without the activity's wrapping
@@ -700,10 +691,7 @@ func (r *orderRun) notificationFailed(ctx workflow.Context, n activities.Notific
 	if retryIn > 0 {
 		data["retry_in_seconds"] = int(retryIn.Seconds())
 	}
-	r.event(ctx, system, EventNotificationFailed, data)
-	if err := r.project(ctx); err != nil {
-		workflow.GetLogger(ctx).Error("project notification failure", "error", err)
-	}
+	r.recordAside(ctx, system, EventNotificationFailed, data)
 }
 
 // key is an activity's idempotency key: the order and the step.

@@ -42,12 +42,7 @@ func (r *orderRun) reject(ctx workflow.Context, req RejectRequest) (order.Order,
 	r.busy, r.durable = true, true
 	defer func() { r.busy, r.durable = false, false }()
 	store := r.o.Fulfilment.StoreID
-	if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
-		OrderID: r.o.ID, StoreID: store, Status: "rejected",
-	}, nil); err != nil {
-		return order.Order{}, err
-	}
-	if err := r.releaseHeld(ctx, "reject"); err != nil {
+	if err := r.leaveStore(ctx, "rejected", "reject"); err != nil {
 		return order.Order{}, err
 	}
 	r.event(ctx, req.Actor, EventStoreRejected, map[string]any{"store_id": store, "reason": req.Reason})
@@ -70,15 +65,22 @@ func (r *orderRun) escalate(ctx workflow.Context) error {
 	}
 	r.durable = true
 	defer func() { r.durable = false }()
-	if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
-		OrderID: r.o.ID, StoreID: store, Status: "escalated",
-	}, nil); err != nil {
-		return err
-	}
-	if err := r.releaseHeld(ctx, "escalate"); err != nil {
+	if err := r.leaveStore(ctx, "escalated", "escalate"); err != nil {
 		return err
 	}
 	return r.reassign(ctx, system, "pick_overdue")
+}
+
+// leaveStore takes the order off its store before it moves on: the pick task
+// closes with taskStatus and the stock held there is released, as the step
+// named.
+func (r *orderRun) leaveStore(ctx workflow.Context, taskStatus, step string) error {
+	if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
+		OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Status: taskStatus,
+	}, nil); err != nil {
+		return err
+	}
+	return r.releaseHeld(ctx, step)
 }
 
 // reassign offers the order, which holds no stock now, to the stores of the

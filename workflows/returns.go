@@ -266,7 +266,7 @@ func (r *orderRun) settleExchange(diff int64, tender *Tender) (*TenderAmount, er
 	}
 	pay := r.o.Payments[0]
 	// What is still authorised, less what the goods still waiting at the counter will take.
-	open := pay.Authorized - pay.Captured - pay.Voided
+	open := pay.Open()
 	for _, l := range r.o.Lines {
 		open -= l.Held() * l.UnitPrice
 	}
@@ -437,7 +437,7 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 		r.event(ctx, who, order.EventPaymentCaptured, map[string]any{"amount": x.Charged, "currency": r.o.Currency, "reference": pay.Reference})
 	}
 	if len(taken) == 0 {
-		r.o.Status = r.statusAfterReturn()
+		r.o.Status = r.handedOverStatus()
 	}
 	if err := r.project(ctx); err != nil {
 		return order.Order{}, err
@@ -448,18 +448,10 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 	return r.o.WithoutPickupCode(), nil
 }
 
-// anyReturned reports whether any goods of the order have come back.
-func (r *orderRun) anyReturned() bool {
-	for _, l := range r.o.Lines {
-		if l.Returned > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// statusAfterReturn is the order's status once goods have come back.
-func (r *orderRun) statusAfterReturn() order.Status {
+// handedOverStatus is the status of an order whose goods have been handed
+// over: collected, or (partially) returned once some came back. While goods
+// still wait at the counter the status stays as it is.
+func (r *orderRun) handedOverStatus() order.Status {
 	var held, collected, returned int64
 	for _, l := range r.o.Lines {
 		held += l.Held()
@@ -469,6 +461,8 @@ func (r *orderRun) statusAfterReturn() order.Status {
 	switch {
 	case held > 0:
 		return r.o.Status // the rest still waits at the counter
+	case returned == 0:
+		return order.StatusCollected
 	case returned == collected:
 		return order.StatusReturned
 	}

@@ -100,6 +100,9 @@ type Line struct {
 	Refunded int64 `json:"refunded"`
 }
 
+// Open is what is still authorised: neither captured nor voided.
+func (p Payment) Open() int64 { return p.Authorized - p.Captured - p.Voided }
+
 // Returnable is how many units of the line can still be brought back.
 func (l Line) Returnable() int64 { return l.Collected - l.Returned }
 
