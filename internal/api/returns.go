@@ -56,12 +56,7 @@ func (s *Server) exchange(c echo.Context) error {
 	}
 	for i, l := range body.NewLines {
 		at := fmt.Sprintf("new_lines[%d]", i)
-		if !skuPattern.MatchString(l.SKU) {
-			fields = append(fields, order.FieldError{Field: at + ".sku", Detail: "is not a SKU"})
-		}
-		if l.Quantity < 1 || l.Quantity > order.MaxQuantity {
-			fields = append(fields, order.FieldError{Field: at + ".quantity", Detail: fmt.Sprintf("must be between 1 and %d", order.MaxQuantity)})
-		}
+		fields = append(fields, lineFields(at, l.SKU, l.Quantity, 1)...)
 		if l.UnitPrice < 1 || l.UnitPrice > order.MaxUnitPrice {
 			fields = append(fields, order.FieldError{Field: at + ".unit_price", Detail: fmt.Sprintf("must be between 1 and %d minor units", order.MaxUnitPrice)})
 		}
@@ -95,12 +90,7 @@ func checkReturnLines(field string, lines []order.ReturnLine) []order.FieldError
 	}
 	for i, l := range lines {
 		at := fmt.Sprintf("%s[%d]", field, i)
-		if !skuPattern.MatchString(l.SKU) {
-			fields = append(fields, order.FieldError{Field: at + ".sku", Detail: "is not a SKU"})
-		}
-		if l.Quantity < 1 || l.Quantity > order.MaxQuantity {
-			fields = append(fields, order.FieldError{Field: at + ".quantity", Detail: fmt.Sprintf("must be between 1 and %d", order.MaxQuantity)})
-		}
+		fields = append(fields, lineFields(at, l.SKU, l.Quantity, 1)...)
 		if l.Reason == "" || len(l.Reason) > workflows.MaxReasonLength {
 			fields = append(fields, order.FieldError{Field: at + ".reason", Detail: fmt.Sprintf("is required, at most %d characters", workflows.MaxReasonLength)})
 		}

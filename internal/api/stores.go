@@ -58,7 +58,7 @@ func (s *Server) pick(c echo.Context) error {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the pick report is not valid",
 			Fields: []order.FieldError{{Field: "lines", Detail: "is required: the quantity found of each line"}}}
 	}
-	if err := checkLines(*body.Lines, 0); err != nil {
+	if err := checkLines("lines", *body.Lines, 0); err != nil {
 		return err
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
@@ -83,7 +83,7 @@ func (s *Server) collect(c echo.Context) error {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the handover is not valid",
 			Fields: []order.FieldError{{Field: "pickup_code", Detail: "is required"}}}
 	}
-	if err := checkLines(body.Lines, 1); err != nil {
+	if err := checkLines("lines", body.Lines, 1); err != nil {
 		return err
 	}
 	if err := checkRefused(body.Refused); err != nil {
@@ -130,16 +130,7 @@ func checkRefused(refused []workflows.RefusedLine) error {
 		}
 		lines[i] = order.LineQty{SKU: l.SKU, Quantity: l.Quantity}
 	}
-	if err := checkLines(lines, 1); err != nil {
-		var de *order.Error
-		if errors.As(err, &de) {
-			for i := range de.Fields {
-				de.Fields[i].Field = "refused" + de.Fields[i].Field[len("lines"):]
-			}
-		}
-		return err
-	}
-	return nil
+	return checkLines("refused", lines, 1)
 }
 
 // rejectBody is a store's reason for turning an order down.
@@ -185,24 +176,32 @@ func asDomain(err error) error {
 	return err
 }
 
-func checkLines(lines []order.LineQty, minQty int64) error {
+func checkLines(field string, lines []order.LineQty, minQty int64) error {
 	var fields []order.FieldError
 	if len(lines) > order.MaxLines {
-		fields = append(fields, order.FieldError{Field: "lines", Detail: "too many lines"})
+		fields = append(fields, order.FieldError{Field: field, Detail: "too many lines"})
 	}
 	for i, l := range lines {
-		if !skuPattern.MatchString(l.SKU) {
-			fields = append(fields, order.FieldError{Field: "lines[" + itoa(i) + "].sku", Detail: "is not a SKU"})
-		}
-		if l.Quantity < minQty || l.Quantity > order.MaxQuantity {
-			fields = append(fields, order.FieldError{Field: "lines[" + itoa(i) + "].quantity",
-				Detail: "must be between " + itoa(int(minQty)) + " and " + itoa(order.MaxQuantity)})
-		}
+		fields = append(fields, lineFields(field+"["+itoa(i)+"]", l.SKU, l.Quantity, minQty)...)
 	}
 	if len(fields) > 0 {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the lines are not valid", Fields: fields}
 	}
 	return nil
+}
+
+// lineFields checks one line's SKU and quantity (minQty to MaxQuantity); at
+// names the line in the field errors ("lines[2]").
+func lineFields(at, sku string, qty, minQty int64) []order.FieldError {
+	var fields []order.FieldError
+	if !skuPattern.MatchString(sku) {
+		fields = append(fields, order.FieldError{Field: at + ".sku", Detail: "is not a SKU"})
+	}
+	if qty < minQty || qty > order.MaxQuantity {
+		fields = append(fields, order.FieldError{Field: at + ".quantity",
+			Detail: "must be between " + itoa(int(minQty)) + " and " + itoa(order.MaxQuantity)})
+	}
+	return fields
 }
 
 // checkOrderStore answers from the read model, before Temporal is asked:
