@@ -3,7 +3,6 @@ package workflows
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -168,21 +167,8 @@ func byCondition(lines []order.ReturnLine) (resellable, damaged []order.LineQty)
 // checkReturnable refuses returns for an order that is not the store's
 // business to take back: nothing handed over, or the window closed.
 func (r *orderRun) checkReturnable(ctx workflow.Context) error {
-	switch r.o.Status {
-	case order.StatusCollected, order.StatusPartiallyCollected, order.StatusPartiallyReturned:
-	case order.StatusReturned:
-		return reject(order.KindConflict, "nothing_to_return", "every item of the order has been returned")
-	case order.StatusCancelled, order.StatusExpired, order.StatusRejected:
-		return reject(order.KindConflict, "not_returnable", "the order is %s: nothing of it was handed over", r.o.Status)
-	default:
-		return reject(order.KindConflict, "not_collected", "the order is %s: nothing has been handed over yet", r.o.Status)
-	}
-	if until := r.o.ReturnableUntil; r.done || (until != nil && workflow.Now(ctx).After(*until)) {
-		at := "already"
-		if until != nil {
-			at = "at " + until.Format(time.RFC3339)
-		}
-		return reject(order.KindConflict, "return_window_closed", "the return window of this order closed %s", at)
+	if e := r.o.CheckReturnable(workflow.Now(ctx)); e != nil {
+		return reject(e.Kind, e.Code, "%s", e.Detail)
 	}
 	return nil
 }

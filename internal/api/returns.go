@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -111,23 +112,21 @@ func (s *Server) checkReturnable(c echo.Context, storeID, orderID string) error 
 	} else if !ok {
 		return order.Errorf(order.KindNotFound, "store_not_found", "no store %q", storeID)
 	}
-	if _, err := s.access(c, orderID); err != nil {
-		return err
-	}
-	o, err := s.db.Order(ctx, orderID)
+	doc, a, err := s.db.OrderWithAccess(ctx, orderID)
 	if err != nil {
 		return err
 	}
-	switch o.Status {
-	case order.StatusCancelled, order.StatusExpired, order.StatusRejected:
-		return order.Errorf(order.KindConflict, "not_returnable", "the order is %s: nothing of it was handed over", o.Status)
-	case order.StatusReturned:
-		return order.Errorf(order.KindConflict, "nothing_to_return", "every item of the order has been returned")
-	case order.StatusPlaced, order.StatusAwaitingPick, order.StatusReadyForCollection:
-		return order.Errorf(order.KindConflict, "not_collected", "the order is %s: nothing has been handed over yet", o.Status)
+	if !canSee(principal(c), orderID, a) {
+		return order.Errorf(order.KindNotFound, "order_not_found", "no order %q", orderID)
 	}
-	if until := o.ReturnableUntil; until == nil || time.Now().After(*until) {
-		return order.Errorf(order.KindConflict, "return_window_closed", "the return window of this order has closed")
+	var o order.Order
+	if err := json.Unmarshal(doc, &o); err != nil {
+		return err
+	}
+	// The same rule the order's workflow applies; answered here too because
+	// the workflow of a closed order is no longer there to answer.
+	if e := o.CheckReturnable(time.Now()); e != nil {
+		return e
 	}
 	return nil
 }

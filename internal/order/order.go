@@ -103,6 +103,29 @@ type Line struct {
 // Open is what is still authorised: neither captured nor voided.
 func (p Payment) Open() int64 { return p.Authorized - p.Captured - p.Voided }
 
+// CheckReturnable says why no goods of the order can be taken back at now:
+// nothing was handed over, everything came back, or the return window
+// (ReturnableUntil) has closed. Nil when a return may be taken.
+func (o *Order) CheckReturnable(now time.Time) *Error {
+	switch o.Status {
+	case StatusCollected, StatusPartiallyCollected, StatusPartiallyReturned:
+	case StatusReturned:
+		return Errorf(KindConflict, "nothing_to_return", "every item of the order has been returned")
+	case StatusCancelled, StatusExpired, StatusRejected:
+		return Errorf(KindConflict, "not_returnable", "the order is %s: nothing of it was handed over", o.Status)
+	default:
+		return Errorf(KindConflict, "not_collected", "the order is %s: nothing has been handed over yet", o.Status)
+	}
+	switch until := o.ReturnableUntil; {
+	case until == nil:
+		return Errorf(KindConflict, "return_window_closed", "the return window of this order has closed")
+	case !now.Before(*until):
+		return Errorf(KindConflict, "return_window_closed", "the return window of this order closed at %s",
+			until.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Returnable is how many units of the line can still be brought back.
 func (l Line) Returnable() int64 { return l.Collected - l.Returned }
 
