@@ -164,17 +164,6 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) 
 	return translate(db.pool.SendBatch(ctx, b).Close())
 }
 
-// OrderJSON returns the stored snapshot of an order as JSON, as fast as the
-// database can hand it over: it is served to clients as it is.
-func (db *DB) OrderJSON(ctx context.Context, id string) ([]byte, error) {
-	var doc []byte
-	err := db.pool.QueryRow(ctx, "select doc from orders where id = $1", id).Scan(&doc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
-	}
-	return doc, translate(err)
-}
-
 // Order returns the stored snapshot of an order.
 func (db *DB) Order(ctx context.Context, id string) (order.Order, error) {
 	var o order.Order
