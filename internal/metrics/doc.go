@@ -17,7 +17,8 @@
 //   - omni_order_transition_seconds{to}: a histogram of the time from an
 //     order's creation to its reaching the status `to`, observed once per
 //     status change by the Projector wrapper the worker installs in front of
-//     the read model's projection;
+//     the read model's projection (the store reports the status before, in
+//     the statement that writes the snapshot);
 //   - omni_notification_failures_total{channel}: customer notifications that
 //     could not be sent (NotificationFailed);
 //   - omni_webhook_failures_total: webhook deliveries that failed (WebhookFailed);

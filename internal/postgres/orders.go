@@ -145,15 +145,19 @@ func (db *DB) UnstartedOrders(ctx context.Context, olderThan time.Duration, limi
 // Project writes the order's snapshot and new timeline events, with their
 // outbox rows, in one implicit transaction (a single pipelined batch). A
 // snapshot older than the stored one is ignored; events already written are
-// skipped, so a retried projection is a no-op.
-func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) error {
+// skipped, so a retried projection is a no-op. It reports the status the
+// order had before, and whether this snapshot was applied (false: the store
+// already had it or a newer one), so that a status change is seen exactly once.
+func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) (previous order.Status, applied bool, err error) {
 	doc, err := json.Marshal(o)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`update orders set status = $2, doc = $3, version = $4, updated_at = $5, store_id = $6
-		where id = $1 and version < $4`,
+	b.Queue(`update orders o set status = $2, doc = $3, version = $4, updated_at = $5, store_id = $6
+		from (select status from orders where id = $1 for update) prev
+		where o.id = $1 and o.version < $4
+		returning prev.status`,
 		o.ID, o.Status, doc, o.Version, o.UpdatedAt, o.Fulfilment.StoreID)
 	for _, e := range events {
 		queueEvent(b, o.ID, e)
@@ -161,7 +165,19 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) 
 	if len(events) > 0 {
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
 	}
-	return translate(db.pool.SendBatch(ctx, b).Close())
+	br := db.pool.SendBatch(ctx, b)
+	err = br.QueryRow().Scan(&previous)
+	applied = err == nil
+	if isNoRows(err) {
+		err = nil
+	}
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return "", false, translate(err)
+	}
+	return previous, applied, nil
 }
 
 // Order returns the stored snapshot of an order.
