@@ -47,9 +47,19 @@ type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
 
-// Projector writes an order snapshot and its new timeline events to the read model.
+// Projector writes an order snapshot and its new timeline events to the read
+// model. seq is the last timeline seq the workflow has written (0: unknown):
+// the read model keeps no event after it, so events written by a projection
+// whose workflow task was lost (the worker died before it completed) are
+// replaced by the ones the workflow really wrote.
 type Projector interface {
-	Project(ctx context.Context, o order.Order, events []order.Event) error
+	Project(ctx context.Context, o order.Order, events []order.Event, seq int64) error
+}
+
+// PriceList is the price source Omni trusts for items sold at a counter.
+type PriceList interface {
+	// UnitPrices returns the list price of each SKU that has one in currency.
+	UnitPrices(ctx context.Context, currency string, skus []string) (map[string]int64, error)
 }
 
 // Notification is one message to a customer.
@@ -72,6 +82,7 @@ type Activities struct {
 	Returns   ReturnsDesk
 	Notifier  Notifier
 	Projector Projector
+	Prices    PriceList
 	Logger    *slog.Logger
 }
 
@@ -200,11 +211,34 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 type ProjectInput struct {
 	Order  order.Order   `json:"order"`
 	Events []order.Event `json:"events"`
+	// Seq is the last timeline seq the workflow has written; 0 in histories
+	// recorded before it was sent.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // Project writes the snapshot and events to the read model.
 func (a *Activities) Project(ctx context.Context, in ProjectInput) error {
-	return wrap(a.Projector.Project(ctx, in.Order, in.Events))
+	return wrap(a.Projector.Project(ctx, in.Order, in.Events, in.Seq))
+}
+
+// PriceInput asks for the list prices of SKUs in a currency.
+type PriceInput struct {
+	Currency string   `json:"currency"`
+	SKUs     []string `json:"skus"`
+}
+
+// PriceResult holds the list price of each SKU that has one.
+type PriceResult struct {
+	Prices map[string]int64 `json:"prices"`
+}
+
+// UnitPrices reads list prices from the price list.
+func (a *Activities) UnitPrices(ctx context.Context, in PriceInput) (PriceResult, error) {
+	prices, err := a.Prices.UnitPrices(ctx, in.Currency, in.SKUs)
+	if err != nil {
+		return PriceResult{}, wrap(err)
+	}
+	return PriceResult{Prices: prices}, nil
 }
 
 // wrap turns a domain error into a non-retryable application error whose type

@@ -51,10 +51,13 @@ type OrderInput struct {
 	Policy Policy      `json:"policy"`
 }
 
-// Actor says who asked for a change, through which channel.
+// Actor says who asked for a change, through which channel, and in which
+// role (auth.Role's values): the workflow applies the role's rules itself,
+// not only the API.
 type Actor struct {
 	Channel string `json:"channel"`
 	Actor   string `json:"actor"`
+	Role    string `json:"role,omitempty"`
 }
 
 // PickRequest is the store's report of what it found.

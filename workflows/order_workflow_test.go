@@ -195,7 +195,7 @@ func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
 	return nil
 }
 
-func (f *fakes) Project(_ context.Context, o order.Order, events []order.Event) error {
+func (f *fakes) Project(_ context.Context, o order.Order, events []order.Event, _ int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.projected = append(f.projected, o)
@@ -255,6 +255,7 @@ func newHarness(t *testing.T) *harness {
 type outcome struct {
 	rejected error
 	result   order.Order
+	id       string // a return's or exchange's id
 	err      error
 	done     bool
 }
@@ -267,8 +268,11 @@ func (h *harness) update(at time.Duration, name string, arg any) *outcome {
 			OnReject: func(err error) { out.rejected = err; out.done = true },
 			OnComplete: func(v any, err error) {
 				out.err, out.done = err, true
-				if o, ok := v.(order.Order); ok {
-					out.result = o
+				switch r := v.(type) {
+				case order.Order:
+					out.result = r
+				case workflows.TakeBackResult:
+					out.result, out.id = r.Order, r.ID
 				}
 			},
 		}, arg)

@@ -54,6 +54,14 @@ type ExchangeRequest struct {
 	Tender *Tender `json:"tender,omitempty"`
 }
 
+// TakeBackResult is the outcome of a return or exchange Update: the id of the
+// return or exchange the request made (the same on a retry of the request)
+// and the order after it.
+type TakeBackResult struct {
+	ID    string      `json:"id"`
+	Order order.Order `json:"order"`
+}
+
 // TenderAmount is money moved against one tender of the order.
 type TenderAmount struct {
 	Payment   int    `json:"payment"` // index in the order's payments; -1 for a new tender
@@ -282,29 +290,29 @@ func (r *orderRun) refundTenders(amount int64) []TenderAmount {
 	return out
 }
 
-func (r *orderRun) takeBack(ctx workflow.Context, req ReturnRequest) (order.Order, error) {
+func (r *orderRun) takeBack(ctx workflow.Context, req ReturnRequest) (TakeBackResult, error) {
 	return r.returnGoods(ctx, req.Actor, req.StoreID, req.Lines, nil, nil)
 }
 
-func (r *orderRun) exchange(ctx workflow.Context, req ExchangeRequest) (order.Order, error) {
+func (r *orderRun) exchange(ctx workflow.Context, req ExchangeRequest) (TakeBackResult, error) {
 	return r.returnGoods(ctx, req.Actor, req.StoreID, req.ReturnLines, req.NewLines, req.Tender)
 }
 
 // returnGoods runs a return (no new items) or an exchange through a child
 // ReturnWorkflow and records the outcome on the order.
 func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
-	back []order.ReturnLine, taken []order.ExchangeLine, tender *Tender) (order.Order, error) {
+	back []order.ReturnLine, taken []order.ExchangeLine, tender *Tender) (TakeBackResult, error) {
 	// Another return accepted at the same moment may have claimed the same
 	// units: check again and claim them before waiting for anything.
 	if err := r.checkReturnable(ctx); err != nil {
-		return order.Order{}, err
+		return TakeBackResult{}, err
 	}
 	field := "lines"
 	if len(taken) > 0 {
 		field = "return_lines"
 	}
 	if err := r.checkReturnLines(field, back); err != nil {
-		return order.Order{}, err
+		return TakeBackResult{}, err
 	}
 	for _, l := range back {
 		r.returning[l.SKU] += l.Quantity
@@ -315,12 +323,12 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 		}
 	}()
 	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
-		return order.Order{}, err
+		return TakeBackResult{}, err
 	}
 	r.busy = true
 	defer func() { r.busy = false }()
 	if err := r.checkReturnable(ctx); err != nil {
-		return order.Order{}, err // the order moved on while this request waited
+		return TakeBackResult{}, err // the order moved on while this request waited
 	}
 
 	r.takebacks++
@@ -344,7 +352,7 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 	}
 	pay, err := r.settleExchange(x.Difference, tender)
 	if err != nil {
-		return order.Order{}, err
+		return TakeBackResult{}, err
 	}
 	if pay != nil {
 		x.Charged = pay.Amount
@@ -364,10 +372,10 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 	var res ReturnResult
 	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: "return-" + x.ID})
 	if err := workflow.ExecuteChildWorkflow(child, ReturnWorkflow, in).Get(ctx, &res); err != nil {
-		return order.Order{}, err
+		return TakeBackResult{}, err
 	}
 	if len(res.Short) > 0 {
-		return order.Order{}, reject(order.KindConflict, "no_stock",
+		return TakeBackResult{}, reject(order.KindConflict, "no_stock",
 			"store %s does not have %v for the exchange; nothing was changed", store, res.Short)
 	}
 
@@ -426,12 +434,12 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 		r.o.Status = r.handedOverStatus()
 	}
 	if err := r.project(ctx); err != nil {
-		return order.Order{}, err
+		return TakeBackResult{}, err
 	}
 	if r.o.Status == order.StatusReturned {
 		r.done = true // nothing is left to bring back
 	}
-	return r.o.WithoutPickupCode(), nil
+	return TakeBackResult{ID: x.ID, Order: r.o.WithoutPickupCode()}, nil
 }
 
 // handedOverStatus is the status of an order whose goods have been handed

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,11 +38,16 @@ func (s *Server) takeBack(c echo.Context) error {
 	}
 	storeID, id := c.Param("store_id"), c.Param("id")
 	req := workflows.ReturnRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: body.Lines}
-	o, err := s.runUpdate(c, id, workflows.UpdateReturn, req)
-	if err != nil {
+	var res workflows.TakeBackResult
+	if err := s.runUpdateInto(c, id, workflows.UpdateReturn, req, &res); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"return": o.Returns[len(o.Returns)-1], "order": o.WithoutPickupCode()})
+	o := res.Order
+	i := slices.IndexFunc(o.Returns, func(r order.Return) bool { return r.ID == res.ID })
+	if i < 0 {
+		return fmt.Errorf("return %s of order %s is not on the order", res.ID, id)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"return": o.Returns[i], "order": o.WithoutPickupCode()})
 }
 
 // exchange returns lines and sells new items from the store's stock in one go;
@@ -76,11 +82,16 @@ func (s *Server) exchange(c echo.Context) error {
 	storeID, id := c.Param("store_id"), c.Param("id")
 	req := workflows.ExchangeRequest{Actor: actorFor(c, principal(c)), StoreID: storeID,
 		ReturnLines: body.ReturnLines, NewLines: body.NewLines, Tender: body.Tender}
-	o, err := s.runUpdate(c, id, workflows.UpdateExchange, req)
-	if err != nil {
+	var res workflows.TakeBackResult
+	if err := s.runUpdateInto(c, id, workflows.UpdateExchange, req, &res); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"exchange": o.Exchanges[len(o.Exchanges)-1], "order": o.WithoutPickupCode()})
+	o := res.Order
+	i := slices.IndexFunc(o.Exchanges, func(x order.Exchange) bool { return x.ID == res.ID })
+	if i < 0 {
+		return fmt.Errorf("exchange %s of order %s is not on the order", res.ID, id)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"exchange": o.Exchanges[i], "order": o.WithoutPickupCode()})
 }
 
 // checkReturnLines checks the shape of lines brought back.

@@ -234,6 +234,13 @@ func (s *Server) update(c echo.Context, orderID, name string, arg any) error {
 // runUpdate runs an Update on the order's workflow and waits for its result,
 // which the workflow returns only after the projection is written.
 func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order.Order, error) {
+	var o order.Order
+	err := s.runUpdateInto(c, orderID, name, arg, &o)
+	return o, err
+}
+
+// runUpdateInto runs an Update and decodes its result into out.
+func (s *Server) runUpdateInto(c echo.Context, orderID, name string, arg, out any) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.timeout)
 	defer cancel()
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -242,9 +249,8 @@ func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var o order.Order
 	if err == nil {
-		err = h.Get(ctx, &o)
+		err = h.Get(ctx, out)
 	}
 	var closed *serviceerror.NotFound
 	if errors.As(err, &closed) {
@@ -252,12 +258,12 @@ func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order
 		if stored, lookupErr := s.db.Order(c.Request().Context(), orderID); lookupErr == nil {
 			if stored.Status == order.StatusPlaced {
 				// Recorded, but its workflow is not running yet: the reconciler starts it.
-				return o, order.Errorf(order.KindUnavailable, "not_started", "the order is still being set up; try again in a few seconds")
+				return order.Errorf(order.KindUnavailable, "not_started", "the order is still being set up; try again in a few seconds")
 			}
-			return o, order.Errorf(order.KindConflict, "order_closed", "the order is %s; it can no longer be changed", stored.Status)
+			return order.Errorf(order.KindConflict, "order_closed", "the order is %s; it can no longer be changed", stored.Status)
 		}
 	}
-	return o, err
+	return err
 }
 
 type stockBody struct {

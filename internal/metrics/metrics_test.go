@@ -161,7 +161,7 @@ type store struct {
 	projected int
 }
 
-func (s *store) Project(_ context.Context, o order.Order, _ []order.Event) (order.Status, bool, error) {
+func (s *store) Project(_ context.Context, o order.Order, _ []order.Event, _ int64) (order.Status, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.projErr != nil {
@@ -202,23 +202,23 @@ func TestProjectorObservesEachStatusChangeOnce(t *testing.T) {
 	}
 
 	// placed → awaiting_pick.
-	require.NoError(t, p.Project(ctx, snap(order.StatusAwaitingPick, 2, 2*time.Second), nil))
+	require.NoError(t, p.Project(ctx, snap(order.StatusAwaitingPick, 2, 2*time.Second), nil, 0))
 	n, sum := transitions(t, m, order.StatusAwaitingPick)
 	require.Equal(t, uint64(1), n)
 	require.InDelta(t, 2.0, sum, 1e-9)
 
 	// A retried projection of the same snapshot observes nothing.
-	require.NoError(t, p.Project(ctx, snap(order.StatusAwaitingPick, 2, 2*time.Second), nil))
+	require.NoError(t, p.Project(ctx, snap(order.StatusAwaitingPick, 2, 2*time.Second), nil, 0))
 	n, _ = transitions(t, m, order.StatusAwaitingPick)
 	require.Equal(t, uint64(1), n)
 
 	// A projection that keeps the status (a new event only) observes nothing.
-	require.NoError(t, p.Project(ctx, snap(order.StatusAwaitingPick, 3, time.Minute), nil))
+	require.NoError(t, p.Project(ctx, snap(order.StatusAwaitingPick, 3, time.Minute), nil, 0))
 	n, _ = transitions(t, m, order.StatusAwaitingPick)
 	require.Equal(t, uint64(1), n)
 
 	// awaiting_pick → ready_for_collection.
-	require.NoError(t, p.Project(ctx, snap(order.StatusReadyForCollection, 4, 10*time.Minute), nil))
+	require.NoError(t, p.Project(ctx, snap(order.StatusReadyForCollection, 4, 10*time.Minute), nil, 0))
 	n, sum = transitions(t, m, order.StatusReadyForCollection)
 	require.Equal(t, uint64(1), n)
 	require.InDelta(t, 600.0, sum, 1e-9)
@@ -226,10 +226,10 @@ func TestProjectorObservesEachStatusChangeOnce(t *testing.T) {
 	// Another worker's projector sees the next change through the store too,
 	// and a stale snapshot is no transition.
 	other := metrics.NewProjector(db, m)
-	require.NoError(t, other.Project(ctx, snap(order.StatusAwaitingPick, 3, time.Minute), nil))
+	require.NoError(t, other.Project(ctx, snap(order.StatusAwaitingPick, 3, time.Minute), nil, 0))
 	n, _ = transitions(t, m, order.StatusAwaitingPick)
 	require.Equal(t, uint64(1), n, "a stale snapshot is no transition")
-	require.NoError(t, other.Project(ctx, snap(order.StatusCollected, 5, time.Hour), nil))
+	require.NoError(t, other.Project(ctx, snap(order.StatusCollected, 5, time.Hour), nil, 0))
 	n, sum = transitions(t, m, order.StatusCollected)
 	require.Equal(t, uint64(1), n)
 	require.InDelta(t, 3600.0, sum, 1e-9)
@@ -248,14 +248,14 @@ func TestProjectorFailuresAndNoMetrics(t *testing.T) {
 
 	db.projErr = errors.New("deadlock detected")
 	o.Status, o.Version = order.StatusExpired, 2
-	require.ErrorIs(t, p.Project(context.Background(), o, nil), db.projErr)
+	require.ErrorIs(t, p.Project(context.Background(), o, nil, 0), db.projErr)
 	n, _ := transitions(t, m, order.StatusExpired)
 	require.Zero(t, n, "a failed projection is no transition")
 
 	// Without metrics the projector only writes through.
 	db.projErr = nil
 	plain := metrics.NewProjector(db, nil)
-	require.NoError(t, plain.Project(context.Background(), o, nil))
+	require.NoError(t, plain.Project(context.Background(), o, nil, 0))
 	require.Equal(t, order.StatusExpired, db.orders["o-2"].Status)
 }
 

@@ -12,7 +12,7 @@ type ProjectionStore interface {
 	// Project writes an order snapshot and its new timeline events. It
 	// reports the status the order had before, and whether the snapshot was
 	// applied: a snapshot not newer than the stored one changes nothing.
-	Project(ctx context.Context, o order.Order, events []order.Event) (previous order.Status, applied bool, err error)
+	Project(ctx context.Context, o order.Order, events []order.Event, seq int64) (previous order.Status, applied bool, err error)
 }
 
 // Projector is the worker's projector (activities.Projector): it writes
@@ -34,8 +34,8 @@ func NewProjector(next ProjectionStore, m *Metrics) *Projector {
 
 // Project writes the snapshot and events through, then observes the transition
 // if the order's status changed.
-func (p *Projector) Project(ctx context.Context, o order.Order, events []order.Event) error {
-	previous, applied, err := p.next.Project(ctx, o, events)
+func (p *Projector) Project(ctx context.Context, o order.Order, events []order.Event, seq int64) error {
+	previous, applied, err := p.next.Project(ctx, o, events, seq)
 	if err != nil {
 		return err
 	}

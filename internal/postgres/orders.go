@@ -148,7 +148,7 @@ func (db *DB) UnstartedOrders(ctx context.Context, olderThan time.Duration, limi
 // skipped, so a retried projection is a no-op. It reports the status the
 // order had before, and whether this snapshot was applied (false: the store
 // already had it or a newer one), so that a status change is seen exactly once.
-func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event) (previous order.Status, applied bool, err error) {
+func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event, seq int64) (previous order.Status, applied bool, err error) {
 	doc, err := json.Marshal(o)
 	if err != nil {
 		return "", false, err
