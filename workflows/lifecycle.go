@@ -24,6 +24,9 @@ const (
 	EventReassigned        = "reassigned"
 	EventPriceAdjusted     = "price_adjusted"
 	EventLinesRefused      = "lines_refused"
+	// EventLinesCancelled: lines of a part-collected order that the customer
+	// never came for, cancelled when the hold ended.
+	EventLinesCancelled = "lines_cancelled"
 )
 
 // CancelRequest asks for the order to be cancelled.
@@ -38,14 +41,21 @@ type ExtendPickupRequest struct {
 }
 
 // runClocks runs the business clocks until the order's lifecycle ends: the
-// store's pick deadline, the customer's reminder and the end of the pickup
-// hold. Each is a durable timer; a state change or an extension re-arms them.
+// store's pick deadline, the customer's reminder, the end of the pickup hold
+// and of the return window. Each is a durable timer; a state change or an
+// extension re-arms them. A clock that fires takes the order's turn like any
+// handler, and acts only if the order is still where the clock found it. At a
+// quiet point past the history budget the order continues as new.
 func (r *orderRun) runClocks(ctx workflow.Context) error {
 	for !r.done {
+		if r.overBudget(ctx) {
+			return r.continueAsNew(ctx)
+		}
 		status, expires, store := r.o.Status, r.o.Pickup.ExpiresAt, r.o.Fulfilment.StoreID
-		changed := func() bool {
+		moved := func() bool {
 			return r.done || r.o.Status != status || r.o.Pickup.ExpiresAt != expires || r.o.Fulfilment.StoreID != store
 		}
+		changed := func() bool { return moved() || r.overBudget(ctx) }
 		now := workflow.Now(ctx)
 		var next time.Time
 		var fire func(workflow.Context) error
@@ -80,20 +90,19 @@ func (r *orderRun) runClocks(ctx workflow.Context) error {
 				return err
 			}
 			if ok {
-				continue // the order moved on; re-arm for its new state
+				continue // the order moved on, or it is time to continue as new
 			}
 		}
-		// A handler may be half-way through its activities: let it finish, then
-		// act only if the order is still where the clock found it.
-		if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+		release, err := r.take(ctx)
+		if err != nil {
 			return err
 		}
-		if changed() {
+		if moved() {
+			release()
 			continue
 		}
-		r.busy = true
-		err := fire(ctx)
-		r.busy = false
+		err = fire(ctx)
+		release()
 		if err != nil {
 			return err
 		}
@@ -119,29 +128,57 @@ func (r *orderRun) remindPickup(ctx workflow.Context) error {
 	return r.notify(ctx, "reminder", map[string]any{"store_id": r.o.Pickup.StoreID, "expires_at": r.o.Pickup.ExpiresAt})
 }
 
-// expire ends an order that was not collected in time: what is still held goes
-// back to the store's available stock, the open authorisation is voided and
-// the customer is told.
+// keepHandedOverChange marks the change after which an order whose hold ends
+// part-collected keeps what was handed over (sold, paid, returnable) and ends
+// as collected; before it, the whole order expired.
+const keepHandedOverChange = "expire-keeps-handed-over"
+
+// expire ends the hold of an order that was not (fully) collected in time:
+// what is still held goes back to the store's available stock, the open
+// authorisation is voided and the customer is told. An order nothing of
+// which was handed over expires. One part of which was handed over keeps
+// those goods sold, paid and returnable: the rest is cancelled, and the order
+// is collected (or partially returned) and stays open for returns.
 func (r *orderRun) expire(ctx workflow.Context) error {
 	r.durable = true
 	defer func() { r.durable = false }()
+	var collected int64
+	for _, l := range r.o.Lines {
+		collected += l.Collected
+	}
+	keep := collected > 0 && r.exactlyOnce &&
+		workflow.GetVersion(ctx, keepHandedOverChange, workflow.DefaultVersion, 1) == 1
+	rest := r.lines(func(l order.Line) int64 { return l.Held() })
 	if err := r.releaseHeld(ctx, "expire"); err != nil {
 		return err
 	}
-	if err := r.voidOpen(ctx, "expire"); err != nil {
+	if err := r.voidOpen(ctx, r.step("expire", "void")); err != nil {
 		return err
 	}
-	r.o.Status = order.StatusExpired
-	r.event(ctx, system, EventExpired, map[string]any{"expired_at": r.o.Pickup.ExpiresAt})
+	if !keep {
+		r.o.Status = order.StatusExpired
+		r.event(ctx, system, EventExpired, map[string]any{"expired_at": r.o.Pickup.ExpiresAt})
+		if err := r.project(ctx); err != nil {
+			return err
+		}
+		r.done = true
+		return r.notify(ctx, "expired", nil)
+	}
+	for _, l := range rest {
+		r.o.Line(l.SKU).Uncollected += l.Quantity
+	}
+	r.o.Status = r.handedOverStatus()
+	r.event(ctx, system, EventLinesCancelled, map[string]any{"lines": rest, "reason": "not_collected",
+		"expired_at": r.o.Pickup.ExpiresAt, "store_id": r.o.Fulfilment.StoreID})
 	if err := r.project(ctx); err != nil {
 		return err
 	}
-	r.done = true
-	return r.notify(ctx, "expired", nil)
+	return r.notify(ctx, "expired", map[string]any{"partial": true, "cancelled": rest})
 }
 
-// releaseHeld releases all stock the order still holds at its store.
-func (r *orderRun) releaseHeld(ctx workflow.Context, step string) error {
+// releaseHeld releases all stock the order still holds at its store, as the
+// action named (its key: the action, the request and the store).
+func (r *orderRun) releaseHeld(ctx workflow.Context, action string) error {
 	held := r.lines(func(l order.Line) int64 {
 		if r.o.Status == order.StatusAwaitingPick || r.o.Status == order.StatusPlaced {
 			return l.Quantity
@@ -152,7 +189,7 @@ func (r *orderRun) releaseHeld(ctx workflow.Context, step string) error {
 		return nil
 	}
 	if err := r.exec(ctx, a.Release, activities.StockInput{
-		Key: r.key(step + "-release-" + r.o.Fulfilment.StoreID), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID,
+		Key: r.step(action, "release-"+r.o.Fulfilment.StoreID), OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID,
 	}, nil); err != nil {
 		return err
 	}
@@ -161,8 +198,20 @@ func (r *orderRun) releaseHeld(ctx workflow.Context, step string) error {
 }
 
 func (r *orderRun) validateCancel(ctx workflow.Context, req CancelRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil
+	}
+	if err := checkRole(req.Actor, roleCheckout, roleSupport, roleCustomer); err != nil {
+		return err
+	}
 	switch r.o.Status {
-	case order.StatusPlaced, order.StatusAwaitingPick, order.StatusReadyForCollection:
+	case order.StatusPlaced, order.StatusAwaitingPick:
+		return nil
+	case order.StatusReadyForCollection:
+		if req.Role == roleCustomer {
+			return reject(order.KindConflict, "too_late_to_cancel",
+				"the order is %s: the store has picked it; ask the contact centre or refuse it at the counter", r.o.Status)
+		}
 		return nil
 	case order.StatusPartiallyCollected, order.StatusCollected, order.StatusPartiallyReturned, order.StatusReturned:
 		return reject(order.KindConflict, "already_collected",
@@ -175,14 +224,16 @@ func (r *orderRun) validateCancel(ctx workflow.Context, req CancelRequest) error
 // stock, void the authorisation, record and tell. A worker that dies half-way
 // replays the steps done and carries on with the rest.
 func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order, error) {
-	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+	release, prior, err := r.begin(ctx, func() error { return r.validateCancel(ctx, req) })
+	if err != nil {
 		return order.Order{}, err
 	}
-	if err := r.validateCancel(ctx, req); err != nil {
-		return order.Order{}, err // the order moved on while this request waited
+	defer release()
+	if prior != nil {
+		return r.o, nil
 	}
-	r.busy, r.durable = true, true
-	defer func() { r.busy, r.durable = false, false }()
+	r.durable = true
+	defer func() { r.durable = false }()
 
 	if r.o.Status == order.StatusAwaitingPick {
 		if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
@@ -195,7 +246,7 @@ func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order,
 	if err := r.releaseHeld(ctx, "cancel"); err != nil {
 		return order.Order{}, err
 	}
-	if err := r.voidOpen(ctx, "cancel"); err != nil {
+	if err := r.voidOpen(ctx, r.step("cancel", "void")); err != nil {
 		return order.Order{}, err
 	}
 	r.o.Status = order.StatusCancelled
@@ -207,11 +258,18 @@ func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order,
 	if err := r.notify(ctx, "cancelled", map[string]any{"reason": req.Reason}); err != nil {
 		return order.Order{}, err
 	}
+	r.remember("")
 	return r.o, nil
 }
 
 func (r *orderRun) validateExtendPickup(ctx workflow.Context, req ExtendPickupRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil
+	}
 	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if err := checkRole(req.Actor, roleSupport, roleCustomer); err != nil {
 		return err
 	}
 	if r.o.Status != order.StatusReadyForCollection && r.o.Status != order.StatusPartiallyCollected {
@@ -226,8 +284,14 @@ func (r *orderRun) validateExtendPickup(ctx workflow.Context, req ExtendPickupRe
 // extendPickup holds the order for PickupExtension longer, once. The reminder
 // is sent again before the new end.
 func (r *orderRun) extendPickup(ctx workflow.Context, req ExtendPickupRequest) (order.Order, error) {
-	r.busy = true
-	defer func() { r.busy = false }()
+	release, prior, err := r.begin(ctx, func() error { return r.validateExtendPickup(ctx, req) })
+	if err != nil {
+		return order.Order{}, err
+	}
+	defer release()
+	if prior != nil {
+		return r.o, nil
+	}
 	r.extended = true
 	expires := r.o.Pickup.ExpiresAt.Add(r.policy.PickupExtension)
 	r.o.Pickup.ExpiresAt = &expires
@@ -241,6 +305,7 @@ func (r *orderRun) extendPickup(ctx workflow.Context, req ExtendPickupRequest) (
 	if err := r.notify(ctx, "pickup_extended", map[string]any{"expires_at": expires}); err != nil {
 		return order.Order{}, err
 	}
+	r.remember("")
 	return r.o, nil
 }
 
@@ -259,34 +324,38 @@ type PickupCodeLocked struct {
 }
 
 // recordLockouts records each lockout signal on the timeline, one at a time
-// and never in the middle of a handler's activities.
+// and in the order's turn, while the order's lifecycle runs.
 func (r *orderRun) recordLockouts(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var sig PickupCodeLocked
-			ch.Receive(ctx, &sig)
-			if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+			r.lockouts.Receive(ctx, &sig)
+			release, err := r.take(ctx)
+			if err != nil {
 				return
 			}
-			if r.done {
-				continue
+			if !r.done {
+				r.recordEvent(ctx, sig.Actor, EventPickupCodeLocked, map[string]any{"attempts": sig.Attempts, "until": sig.Until})
 			}
-			r.recordAside(ctx, sig.Actor, EventPickupCodeLocked, map[string]any{"attempts": sig.Attempts, "until": sig.Until})
+			release()
 		}
 	})
 }
 
 // recordAside puts one event on the timeline from a coroutine running beside
-// the handlers (signals, notifications), never in the middle of a handler's
-// activities. A projection that fails is logged: the event is not the order's
-// state, and the next projection writes it.
+// the handlers (notifications), in the order's turn.
 func (r *orderRun) recordAside(ctx workflow.Context, who Actor, typ string, data map[string]any) {
-	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
+	release, err := r.take(ctx)
+	if err != nil {
 		return
 	}
-	r.busy = true
-	defer func() { r.busy = false }()
+	defer release()
+	r.recordEvent(ctx, who, typ, data)
+}
+
+// recordEvent records and projects one event that is not the order's state.
+// A projection that fails is logged: the next projection writes the event.
+func (r *orderRun) recordEvent(ctx workflow.Context, who Actor, typ string, data map[string]any) {
 	r.event(ctx, who, typ, data)
 	if err := r.project(ctx); err != nil {
 		workflow.GetLogger(ctx).Error("project timeline event", "type", typ, "error", err)

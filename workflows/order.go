@@ -3,8 +3,7 @@ package workflows
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"errors"
-	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,12 +42,21 @@ type Policy struct {
 	// Reassign lists, in order of preference, the other stores the order may
 	// move to when its store cannot fulfil it.
 	Reassign []string `json:"reassign,omitempty"`
+	// NotifyGiveUp is how long a notification is retried before it is given
+	// up (0: DefaultNotifyGiveUp).
+	NotifyGiveUp time.Duration `json:"notify_give_up,omitempty"`
+	// HistoryBudget is the number of history events past which the order's
+	// workflow continues as new (0: DefaultHistoryBudget).
+	HistoryBudget int `json:"history_budget,omitempty"`
 }
 
-// OrderInput starts an order's workflow: the order as placed and its policy.
+// OrderInput starts an order's workflow: the order as placed and its policy,
+// or, for a run that continues an earlier one, the order as it is and the
+// state the earlier run carried over.
 type OrderInput struct {
 	Order  order.Order `json:"order"`
 	Policy Policy      `json:"policy"`
+	State  *RunState   `json:"state,omitempty"`
 }
 
 // Actor says who asked for a change, through which channel, and in which
@@ -101,13 +109,13 @@ const PickupCodeLength = 8
 type orderRun struct {
 	o       order.Order
 	policy  Policy
-	seq     int64 // last timeline seq written
-	pending []order.Event
-	busy    bool // a handler is between its first and last activity
-	done    bool
-	collect int // handovers so far, for step keys
-
-	durable bool // the running handler is a saga: its steps are durable activities
+	seq     int64         // last timeline seq written
+	pending []order.Event // events not yet projected
+	turn    turn          // who may change the order now (turns.go)
+	request string        // the ID of the Update holding the turn ("" for a clock)
+	done    bool          // the lifecycle has ended; the workflow finishes its last steps
+	durable bool          // the running handler is a saga: its steps are durable activities
+	runs    int           // earlier runs of this order's workflow (continue-as-new)
 
 	tried      []string  // stores offered the order, its first store included
 	assignedAt time.Time // when the current store was given the order
@@ -120,14 +128,22 @@ type orderRun struct {
 
 	returning map[string]int64 // units claimed by returns in progress, by SKU
 	takebacks int              // returns and exchanges so far, for their ids
+	handled   []HandledRequest // requests carried out, newest last (turns.go)
 
-	asyncNotify bool                      // notifications go through outbox (see sendNotifications)
-	outbox      []activities.Notification // notifications not yet sent, oldest first
+	asyncNotify   bool           // notifications go through the outbox (notifications.go)
+	exactlyOnce   bool           // the order runs this version's rules (exactlyOnceChange)
+	outbox        []QueuedNotice // notifications not yet sent, oldest first
+	notifyAttempt int            // failed tries of the first notification in the outbox
+	sending       bool           // a notification is with the provider now
+
+	lockouts workflow.ReceiveChannel // SignalPickupCodeLocked
 }
 
-// asyncNotifyChange marks the change that sends customer notifications off
-// the path of the request that caused them (before it, each handler waited).
-const asyncNotifyChange = "async-notify"
+// exactlyOnceChange marks the version whose orders take turns for every
+// handler and clock, retry notifications for a bounded time, keep what was
+// handed over when the hold ends, price exchanged-in items from the price
+// list and continue as new within a history budget.
+const exactlyOnceChange = "exactly-once"
 
 var (
 	localOptions = workflow.LocalActivityOptions{
@@ -153,55 +169,68 @@ var (
 
 // OrderWorkflow runs one collect-in-store order from placement to its end.
 func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
-	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1,
-		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt, returning: map[string]int64{}}
-
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePick, r.pick,
-		workflow.UpdateHandlerOptions{Validator: r.validatePick}); err != nil {
+	r := newRun(in)
+	if err := r.register(ctx); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCollect, r.collectHandler,
-		workflow.UpdateHandlerOptions{Validator: r.validateCollect}); err != nil {
-		return err
-	}
-
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.cancel,
-		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtendPickup, r.extendPickup,
-		workflow.UpdateHandlerOptions{Validator: r.validateExtendPickup}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, r.reject,
-		workflow.UpdateHandlerOptions{Validator: r.validateReject}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReturn, r.takeBack,
-		workflow.UpdateHandlerOptions{Validator: r.validateReturn}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExchange, r.exchange,
-		workflow.UpdateHandlerOptions{Validator: r.validateExchange}); err != nil {
-		return err
-	}
-
 	r.asyncNotify = workflow.GetVersion(ctx, asyncNotifyChange, workflow.DefaultVersion, 1) == 1
+	r.exactlyOnce = workflow.GetVersion(ctx, exactlyOnceChange, workflow.DefaultVersion, 1) == 1
 	if r.asyncNotify {
 		r.sendNotifications(ctx)
 	}
 	r.recordLockouts(ctx)
 
-	r.busy = true
-	err := r.reserve(ctx)
-	r.busy = false
-	if err != nil {
-		return err
+	if in.State == nil {
+		release, err := r.take(ctx)
+		if err != nil {
+			return err
+		}
+		err = r.reserve(ctx)
+		release()
+		if err != nil {
+			return err
+		}
 	}
 	if err := r.runClocks(ctx); err != nil {
-		return err
+		return err // a *workflow.ContinueAsNewError too
 	}
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && len(r.outbox) == 0 })
+}
+
+// newRun builds the run's state from its input.
+func newRun(in OrderInput) *orderRun {
+	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1,
+		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt, returning: map[string]int64{}}
+	if st := in.State; st != nil {
+		r.seq, r.pending, r.tried, r.assignedAt = st.Seq, st.Pending, st.Tried, st.AssignedAt
+		r.pickReminded, r.escalated, r.pickupReminded, r.extended = st.PickReminded, st.Escalated, st.PickupReminded, st.Extended
+		r.remindAt, r.takebacks, r.outbox, r.notifyAttempt = st.RemindAt, st.Takebacks, st.Outbox, st.NotifyAttempt
+		r.handled, r.runs = st.Handled, st.Runs
+	}
+	return r
+}
+
+// register sets the order's Update handlers.
+func (r *orderRun) register(ctx workflow.Context) error {
+	for _, h := range []struct {
+		name              string
+		handler, validate any
+	}{
+		{UpdatePick, r.pick, r.validatePick},
+		{UpdateCollect, r.collectHandler, r.validateCollect},
+		{UpdateCancel, r.cancel, r.validateCancel},
+		{UpdateExtendPickup, r.extendPickup, r.validateExtendPickup},
+		{UpdateReject, r.reject, r.validateReject},
+		{UpdateReturn, r.takeBack, r.validateReturn},
+		{UpdateExchange, r.exchange, r.validateExchange},
+	} {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
+			workflow.UpdateHandlerOptions{Validator: h.validate}); err != nil {
+			return err
+		}
+	}
+	r.lockouts = workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
+	return nil
 }
 
 // lines is the order as a list of SKU quantities.
@@ -246,13 +275,19 @@ func (r *orderRun) ordered() []order.LineQty {
 }
 
 func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil // a retry: it gets the first outcome
+	}
 	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if err := checkRole(req.Actor, roleStore); err != nil {
 		return err
 	}
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
-	if r.o.Status != order.StatusAwaitingPick || r.busy {
+	if r.o.Status != order.StatusAwaitingPick {
 		return reject(order.KindConflict, "not_awaiting_pick", "the order is %s, not awaiting pick", r.o.Status)
 	}
 	seen := map[string]bool{}
@@ -276,15 +311,22 @@ func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
 // order is ready for collection with a fresh pickup code. When nothing was
 // found the order is offered to the next store.
 func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, error) {
+	release, prior, err := r.begin(ctx, func() error { return r.validatePick(ctx, req) })
+	if err != nil {
+		return order.Order{}, err
+	}
+	defer release()
+	if prior != nil {
+		return r.o.WithoutPickupCode(), nil
+	}
 	found := map[string]int64{}
 	var total int64
 	for _, l := range req.Lines {
 		found[l.SKU] = l.Quantity
 		total += l.Quantity
 	}
-	r.busy = true
 	r.durable = total == 0 // moving the order to another store is a saga
-	defer func() { r.busy, r.durable = false, false }()
+	defer func() { r.durable = false }()
 
 	for i := range r.o.Lines {
 		r.o.Lines[i].Picked = found[r.o.Lines[i].SKU]
@@ -295,7 +337,7 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 
 	if len(missing) > 0 {
 		if err := r.exec(ctx, a.Release, activities.StockInput{
-			Key: r.key("pick-release-" + store), OrderID: r.o.ID, StoreID: store, Lines: missing,
+			Key: r.step("pick", "release-"+store), OrderID: r.o.ID, StoreID: store, Lines: missing,
 		}, nil); err != nil {
 			return order.Order{}, err
 		}
@@ -314,6 +356,7 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 		if err := r.reassign(ctx, req.Actor, "nothing_found"); err != nil {
 			return order.Order{}, err
 		}
+		r.remember("")
 		return r.o.WithoutPickupCode(), nil
 	}
 
@@ -340,6 +383,7 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 	if err := r.notify(ctx, "ready", map[string]any{"pickup_code": code, "store_id": r.o.Pickup.StoreID, "expires_at": expires}); err != nil {
 		return order.Order{}, err
 	}
+	r.remember("")
 	return r.o.WithoutPickupCode(), nil
 }
 
@@ -351,7 +395,7 @@ func (r *orderRun) shortPicked(ctx workflow.Context, missing []order.LineQty) er
 	for _, m := range missing {
 		amount += m.Quantity * r.o.Line(m.SKU).UnitPrice
 	}
-	if err := r.void(ctx, "short-pick", amount); err != nil {
+	if err := r.void(ctx, r.step("pick", "short-void"), amount); err != nil {
 		return err
 	}
 	r.event(ctx, system, EventPriceAdjusted, map[string]any{
@@ -364,13 +408,19 @@ func (r *orderRun) shortPicked(ctx workflow.Context, missing []order.LineQty) er
 }
 
 func (r *orderRun) validateCollect(ctx workflow.Context, req CollectRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil
+	}
 	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if err := checkRole(req.Actor, roleStore); err != nil {
 		return err
 	}
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
-	if (r.o.Status != order.StatusReadyForCollection && r.o.Status != order.StatusPartiallyCollected) || r.busy {
+	if r.o.Status != order.StatusReadyForCollection && r.o.Status != order.StatusPartiallyCollected {
 		return reject(order.KindConflict, "not_ready", "the order is %s, not ready for collection", r.o.Status)
 	}
 	if subtle.ConstantTimeCompare([]byte(req.PickupCode), []byte(r.o.Pickup.Code)) != 1 {
@@ -431,12 +481,17 @@ func refusedQty(refused []RefusedLine) []order.LineQty {
 // committed. Lines the customer refuses go back to the store's stock and their
 // authorisation is voided. When nothing is left to hand over the order is
 // collected (or cancelled, if everything was refused) and any authorisation
-// left over is voided.
+// left over is voided. Every step's key comes from the request, so a retry of
+// the same handover repeats nothing and another handover never reuses them.
 func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (order.Order, error) {
-	r.busy = true
-	defer func() { r.busy = false }()
-	r.collect++
-	step := fmt.Sprintf("collect-%d", r.collect)
+	release, prior, err := r.begin(ctx, func() error { return r.validateCollect(ctx, req) })
+	if err != nil {
+		return order.Order{}, err
+	}
+	defer release()
+	if prior != nil {
+		return r.o.WithoutPickupCode(), nil
+	}
 	store := r.o.Fulfilment.StoreID
 
 	refused := refusedQty(req.Refused)
@@ -457,7 +512,7 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 
 	if len(refused) > 0 {
 		if err := r.exec(ctx, a.Release, activities.StockInput{
-			Key: r.key(step + "-refused-release"), OrderID: r.o.ID, StoreID: store, Lines: refused,
+			Key: r.step("collect", "refused-release"), OrderID: r.o.ID, StoreID: store, Lines: refused,
 		}, nil); err != nil {
 			return order.Order{}, err
 		}
@@ -468,7 +523,7 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 			amount += l.Quantity * line.UnitPrice
 		}
 		r.event(ctx, req.Actor, EventLinesRefused, map[string]any{"lines": req.Refused, "store_id": store, "amount": amount})
-		if err := r.void(ctx, step+"-refused", amount); err != nil {
+		if err := r.void(ctx, r.step("collect", "refused-void"), amount); err != nil {
 			return order.Order{}, err
 		}
 	}
@@ -480,13 +535,13 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 	if len(take) > 0 {
 		pay := &r.o.Payments[0]
 		if err := r.exec(ctx, a.Capture, activities.PaymentInput{
-			Key: r.key(step + "-capture"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
+			Key: r.step("collect", "capture"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
 		}, nil); err != nil {
 			return order.Order{}, err
 		}
 		pay.Captured += amount
 		if err := r.exec(ctx, a.Commit, activities.StockInput{
-			Key: r.key(step + "-commit"), OrderID: r.o.ID, StoreID: store, Lines: take,
+			Key: r.step("collect", "commit"), OrderID: r.o.ID, StoreID: store, Lines: take,
 		}, nil); err != nil {
 			return order.Order{}, err
 		}
@@ -517,7 +572,7 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 		template = "cancelled"
 	}
 	if remaining == 0 {
-		if err := r.voidOpen(ctx, step); err != nil {
+		if err := r.voidOpen(ctx, r.step("collect", "void")); err != nil {
 			return order.Order{}, err
 		}
 	}
@@ -534,22 +589,23 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 	if err := r.notify(ctx, template, map[string]any{"amount": amount, "refused": req.Refused}); err != nil {
 		return order.Order{}, err
 	}
+	r.remember("")
 	return r.o.WithoutPickupCode(), nil
 }
 
-// voidOpen voids whatever is still authorised and not captured.
-func (r *orderRun) voidOpen(ctx workflow.Context, step string) error {
-	return r.void(ctx, step, r.o.Payments[0].Open())
+// voidOpen voids whatever is still authorised and not captured, as the step key names.
+func (r *orderRun) voidOpen(ctx workflow.Context, key string) error {
+	return r.void(ctx, key, r.o.Payments[0].Open())
 }
 
-// void voids amount of the order's authorisation, as the step named.
-func (r *orderRun) void(ctx workflow.Context, step string, amount int64) error {
+// void voids amount of the order's authorisation, under the step key.
+func (r *orderRun) void(ctx workflow.Context, key string, amount int64) error {
 	if amount <= 0 {
 		return nil
 	}
 	pay := &r.o.Payments[0]
 	if err := r.exec(ctx, a.Void, activities.PaymentInput{
-		Key: r.key(step + "-void"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
+		Key: key, OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
 	}, nil); err != nil {
 		return err
 	}
@@ -580,6 +636,44 @@ func (r *orderRun) checkOpen() error {
 	return nil
 }
 
+// Roles, as the API names them (auth.Role).
+const (
+	roleCheckout = "checkout"
+	roleStore    = "store"
+	roleSupport  = "support"
+	roleCustomer = "customer"
+)
+
+// checkRole applies the API's role rule inside the workflow too. Requests
+// without a role come from Omni itself (or were sent before roles were).
+func checkRole(who Actor, allowed ...string) error {
+	if who.Role == "" || slices.Contains(allowed, who.Role) {
+		return nil
+	}
+	return reject(order.KindForbidden, "forbidden", "the %s role may not do this", who.Role)
+}
+
+// begin takes the order's turn for the Update being handled and checks its
+// request again against the order as it is now. A request carried out before
+// (a retry that reached a new run after continue-as-new) comes back as prior:
+// the handler answers with the order as it is and does nothing again.
+func (r *orderRun) begin(ctx workflow.Context, check func() error) (release func(), prior *HandledRequest, err error) {
+	next, err := r.take(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.request = requestID(ctx)
+	release = func() { r.request = ""; next() }
+	if h, ok := r.handledBefore(ctx); ok {
+		return release, &h, nil
+	}
+	if err := check(); err != nil {
+		release()
+		return nil, nil, err // the order moved on while the request waited its turn
+	}
+	return release, nil, nil
+}
+
 func (r *orderRun) checkStore(storeID string) error {
 	if storeID != r.o.Fulfilment.StoreID {
 		return reject(order.KindConflict, "wrong_store", "the order is for collection at %s, not %s",
@@ -597,104 +691,19 @@ func (r *orderRun) event(ctx workflow.Context, who Actor, typ string, data map[s
 }
 
 // project writes the snapshot with a new version and the queued events. A
-// handler returns only after this, so its caller reads its own write.
+// handler returns only after this, so its caller reads its own write. Only
+// the holder of the order's turn projects, so projections commit one at a
+// time, in seq order, and each event is written by the projection that sent
+// it and dropped from the queue only then.
 func (r *orderRun) project(ctx workflow.Context) error {
 	r.o.Version++
 	r.o.UpdatedAt = workflow.Now(ctx).UTC()
-	if err := r.exec(ctx, a.Project, activities.ProjectInput{Order: r.o, Events: r.pending}, nil); err != nil {
+	sent := len(r.pending)
+	if err := r.exec(ctx, a.Project, activities.ProjectInput{Order: r.o, Events: r.pending[:sent:sent], Seq: r.seq}, nil); err != nil {
 		return err
 	}
-	r.pending = nil
+	r.pending = r.pending[sent:]
 	return nil
-}
-
-func (r *orderRun) notify(ctx workflow.Context, template string, data map[string]any) error {
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["order_number"] = r.o.Number
-	n := activities.Notification{
-		Key: r.key("notify-" + template + fmt.Sprint(r.seq)), OrderID: r.o.ID, Template: template,
-		Channel: "email", Recipient: r.o.Customer.Email, Data: data,
-	}
-	if r.asyncNotify {
-		r.outbox = append(r.outbox, n)
-		return nil
-	}
-	return r.exec(ctx, a.Notify, n, nil)
-}
-
-// notifyOnce tries a notification once: the workflow itself retries, so
-// that each failure can be put on the timeline.
-var notifyOnce = workflow.LocalActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-}
-
-// Back-off between tries of a notification that failed.
-const (
-	notifyFirstRetry = time.Second
-	notifyMaxRetry   = 5 * time.Minute
-)
-
-// EventNotificationFailed is the timeline event of a notification the
-// provider did not take; it is retried.
-const EventNotificationFailed = "notification_failed"
-
-// sendNotifications sends queued notifications one at a time, in order, off
-// the path of the requests that caused them: a provider that is down delays
-// the customer's message, never a store's pick or handover. A failure is put
-// on the timeline (the 1st, 2nd, 4th, 8th… of one message, so an outage
-// does not flood it) and retried after a durable back-off. The workflow ends
-// only once the queue is empty.
-func (r *orderRun) sendNotifications(ctx workflow.Context) {
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ctx = workflow.WithLocalActivityOptions(ctx, notifyOnce)
-		attempt := 0
-		for {
-			if err := workflow.Await(ctx, func() bool { return len(r.outbox) > 0 }); err != nil {
-				return
-			}
-			n := r.outbox[0]
-			err := workflow.ExecuteLocalActivity(ctx, a.Notify, n).Get(ctx, nil)
-			var appErr *temporal.ApplicationError
-			switch {
-			case err == nil:
-				r.outbox, attempt = r.outbox[1:], 0
-				continue
-			case errors.As(err, &appErr) && appErr.NonRetryable():
-				// The message cannot be sent at all (e.g. no address): record it and move on.
-				workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "error", err)
-				r.notificationFailed(ctx, n, attempt+1, err, 0)
-				r.outbox, attempt = r.outbox[1:], 0
-				continue
-			}
-			attempt++
-			wait := min(notifyFirstRetry<<min(attempt-1, 20), notifyMaxRetry)
-			if attempt&(attempt-1) == 0 { // a power of two
-				r.notificationFailed(ctx, n, attempt, err, wait)
-			}
-			if err := workflow.Sleep(ctx, wait); err != nil {
-				return
-			}
-		}
-	})
-}
-
-// notificationFailed puts a failed notification on the order's timeline.
-func (r *orderRun) notificationFailed(ctx workflow.Context, n activities.Notification, attempt int, cause error, retryIn time.Duration) {
-	var msg string
-	for e := cause; e != nil; e = errors.Unwrap(e) {
-		msg = e.Error() // the innermost: the provider's words, without the activity's wrapping
-	}
-	if len(msg) > 300 {
-		msg = msg[:300]
-	}
-	data := map[string]any{"template": n.Template, "attempt": attempt, "error": msg}
-	if retryIn > 0 {
-		data["retry_in_seconds"] = int(retryIn.Seconds())
-	}
-	r.recordAside(ctx, system, EventNotificationFailed, data)
 }
 
 // key is an activity's idempotency key: the order and the step.

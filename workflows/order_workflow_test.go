@@ -34,6 +34,7 @@ type fakes struct {
 	charged   int64
 	restocked map[string]int64 // "store/SKU" → units
 	writeOffs map[string]int64 // "store/SKU" → units
+	prices    map[string]int64 // the price list in GBP
 	returns   []order.Exchange
 	notified  []string
 	notes     []activities.Notification
@@ -46,7 +47,20 @@ func newFakes() *fakes {
 	return &fakes{short: map[string]bool{}, shortAt: map[string]bool{}, held: map[string]int64{},
 		heldAt: map[string]map[string]int64{}, committed: map[string]int64{},
 		released: map[string]int64{}, tasks: map[string]string{}, taskStore: map[string]string{},
-		restocked: map[string]int64{}, writeOffs: map[string]int64{}}
+		restocked: map[string]int64{}, writeOffs: map[string]int64{},
+		prices: map[string]int64{"A-LARGE": 1000, "C": 1500, "E": 300, "F": 1000}}
+}
+
+func (f *fakes) UnitPrices(_ context.Context, currency string, skus []string) (map[string]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for _, sku := range skus {
+		if p, ok := f.prices[sku]; ok && currency == "GBP" {
+			out[sku] = p
+		}
+	}
+	return out, nil
 }
 
 func (f *fakes) Reserve(_ context.Context, _, _, store string, lines []order.LineQty) ([]string, error) {
@@ -247,7 +261,7 @@ func newHarness(t *testing.T) *harness {
 	f := newFakes()
 	env.RegisterWorkflow(workflows.OrderWorkflow)
 	env.RegisterWorkflow(workflows.ReturnWorkflow)
-	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f})
+	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f, Prices: f})
 	return &harness{t: t, env: env, f: f, policy: policy}
 }
 

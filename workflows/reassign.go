@@ -20,13 +20,19 @@ type RejectRequest struct {
 const MaxReasonLength = 500
 
 func (r *orderRun) validateReject(ctx workflow.Context, req RejectRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil
+	}
 	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	if err := checkRole(req.Actor, roleStore); err != nil {
 		return err
 	}
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
-	if r.o.Status != order.StatusAwaitingPick || r.busy {
+	if r.o.Status != order.StatusAwaitingPick {
 		return reject(order.KindConflict, "not_awaiting_pick", "the order is %s, not awaiting pick", r.o.Status)
 	}
 	if req.Reason == "" || len(req.Reason) > MaxReasonLength {
@@ -39,8 +45,16 @@ func (r *orderRun) validateReject(ctx workflow.Context, req RejectRequest) error
 // is withdrawn, its stock there released, and the order offered to the next
 // store.
 func (r *orderRun) reject(ctx workflow.Context, req RejectRequest) (order.Order, error) {
-	r.busy, r.durable = true, true
-	defer func() { r.busy, r.durable = false, false }()
+	release, prior, err := r.begin(ctx, func() error { return r.validateReject(ctx, req) })
+	if err != nil {
+		return order.Order{}, err
+	}
+	defer release()
+	if prior != nil {
+		return r.o.WithoutPickupCode(), nil
+	}
+	r.durable = true
+	defer func() { r.durable = false }()
 	store := r.o.Fulfilment.StoreID
 	if err := r.leaveStore(ctx, "rejected", "reject"); err != nil {
 		return order.Order{}, err
@@ -49,6 +63,7 @@ func (r *orderRun) reject(ctx workflow.Context, req RejectRequest) (order.Order,
 	if err := r.reassign(ctx, req.Actor, "store_rejected"); err != nil {
 		return order.Order{}, err
 	}
+	r.remember("")
 	return r.o.WithoutPickupCode(), nil
 }
 
@@ -122,7 +137,7 @@ func (r *orderRun) reassign(ctx workflow.Context, who Actor, reason string) erro
 		return r.notify(ctx, "store_changed", map[string]any{"store_id": to, "previous_store_id": from, "reason": reason})
 	}
 
-	if err := r.voidOpen(ctx, "reject"); err != nil {
+	if err := r.voidOpen(ctx, r.step("reject", "void")); err != nil {
 		return err
 	}
 	r.o.Status = order.StatusRejected

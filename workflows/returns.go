@@ -71,14 +71,21 @@ type TenderAmount struct {
 
 // ReturnInput is everything a return or exchange does, decided by the order.
 type ReturnInput struct {
-	OrderID  string         `json:"order_id"`
+	OrderID string `json:"order_id"`
+	// Request is the ID of the request (Update) that takes the goods back;
+	// the steps' idempotency keys derive from it. Empty in returns started
+	// before it was sent: their keys derive from the return's id.
+	Request  string         `json:"request,omitempty"`
 	Currency string         `json:"currency"`
 	Exchange order.Exchange `json:"exchange"`
 	Refunds  []TenderAmount `json:"refunds,omitempty"`
 	// Capture takes the difference from the order's authorisation.
 	Capture *TenderAmount `json:"capture,omitempty"`
 	// Charge takes the difference from a new tender at the counter.
-	Charge *TenderAmount           `json:"charge,omitempty"`
+	Charge *TenderAmount `json:"charge,omitempty"`
+	// Notify is the customer's message, sent as the last step by returns
+	// started before the order's outbox took it (empty now: a notification
+	// never holds up a return).
 	Notify activities.Notification `json:"notify"`
 }
 
@@ -99,6 +106,9 @@ func ReturnWorkflow(ctx workflow.Context, in ReturnInput) (ReturnResult, error) 
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	x := in.Exchange
 	key := func(step string) string { return in.OrderID + "/" + x.ID + "/" + step }
+	if in.Request != "" {
+		key = func(step string) string { return in.OrderID + "/" + in.Request + "/" + step }
+	}
 	run := func(fn, arg any) error { return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, nil) }
 
 	if len(x.NewLines) > 0 {
@@ -156,6 +166,9 @@ func ReturnWorkflow(ctx workflow.Context, in ReturnInput) (ReturnResult, error) 
 			return ReturnResult{}, err
 		}
 	}
+	if in.Notify.Key == "" {
+		return ReturnResult{}, nil // the order's outbox tells the customer
+	}
 	return ReturnResult{}, run(a.Notify, in.Notify)
 }
 
@@ -209,6 +222,12 @@ func (r *orderRun) checkReturnLines(field string, lines []order.ReturnLine) erro
 }
 
 func (r *orderRun) validateReturn(ctx workflow.Context, req ReturnRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil
+	}
+	if err := checkRole(req.Actor, roleStore); err != nil {
+		return err
+	}
 	if err := r.checkReturnable(ctx); err != nil {
 		return err
 	}
@@ -216,6 +235,12 @@ func (r *orderRun) validateReturn(ctx workflow.Context, req ReturnRequest) error
 }
 
 func (r *orderRun) validateExchange(ctx workflow.Context, req ExchangeRequest) error {
+	if _, ok := r.handledBefore(ctx); ok {
+		return nil
+	}
+	if err := checkRole(req.Actor, roleStore); err != nil {
+		return err
+	}
 	if err := r.checkReturnable(ctx); err != nil {
 		return err
 	}
@@ -231,13 +256,52 @@ func (r *orderRun) validateExchange(ctx workflow.Context, req ExchangeRequest) e
 			return reject(order.KindInvalid, "duplicate_line", "new_lines[%d]: SKU %q appears twice", i, l.SKU)
 		}
 		seen[l.SKU] = true
-		if line := r.o.Line(l.SKU); line != nil && line.UnitPrice != l.UnitPrice {
+		if line := r.o.Line(l.SKU); line != nil && l.UnitPrice != 0 && line.UnitPrice != l.UnitPrice {
 			return reject(order.KindInvalid, "price_mismatch", "new_lines[%d]: %s is on the order at %d, not %d",
 				i, l.SKU, line.UnitPrice, l.UnitPrice)
 		}
 	}
+	if r.exactlyOnce {
+		return nil // prices come from the price list, read in the handler
+	}
 	_, err := r.settleExchange(r.exchangeDifference(req.ReturnLines, req.NewLines), req.Tender)
 	return err
+}
+
+// priceNewLines prices the new items of an exchange from sources Omni
+// trusts: a SKU already on the order at the price the customer paid for it,
+// any other at the price list's price in the order's currency. A caller's
+// unit_price may be left out; one that differs is refused.
+func (r *orderRun) priceNewLines(ctx workflow.Context, taken []order.ExchangeLine) ([]order.ExchangeLine, error) {
+	var lookup []string
+	for _, l := range taken {
+		if r.o.Line(l.SKU) == nil {
+			lookup = append(lookup, l.SKU)
+		}
+	}
+	var list activities.PriceResult
+	if len(lookup) > 0 {
+		if err := r.exec(ctx, a.UnitPrices, activities.PriceInput{Currency: r.o.Currency, SKUs: lookup}, &list); err != nil {
+			return nil, err
+		}
+	}
+	priced := make([]order.ExchangeLine, len(taken))
+	for i, l := range taken {
+		price, source := list.Prices[l.SKU], "the price list"
+		if line := r.o.Line(l.SKU); line != nil {
+			price, source = line.UnitPrice, "the order"
+		}
+		switch {
+		case price <= 0:
+			return nil, reject(order.KindConflict, "no_price", "new_lines[%d]: %s has no price in %s on the price list",
+				i, l.SKU, r.o.Currency)
+		case l.UnitPrice != 0 && l.UnitPrice != price:
+			return nil, reject(order.KindInvalid, "price_mismatch", "new_lines[%d]: %s costs %d %s on %s, not %d",
+				i, l.SKU, price, r.o.Currency, source, l.UnitPrice)
+		}
+		priced[i] = order.ExchangeLine{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: price}
+	}
+	return priced, nil
 }
 
 // exchangeDifference is what new items cost minus what the returned lines give back.
@@ -299,21 +363,28 @@ func (r *orderRun) exchange(ctx workflow.Context, req ExchangeRequest) (TakeBack
 }
 
 // returnGoods runs a return (no new items) or an exchange through a child
-// ReturnWorkflow and records the outcome on the order.
+// ReturnWorkflow and records the outcome on the order, in the order's turn.
 func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 	back []order.ReturnLine, taken []order.ExchangeLine, tender *Tender) (TakeBackResult, error) {
-	// Another return accepted at the same moment may have claimed the same
-	// units: check again and claim them before waiting for anything.
-	if err := r.checkReturnable(ctx); err != nil {
-		return TakeBackResult{}, err
-	}
 	field := "lines"
 	if len(taken) > 0 {
 		field = "return_lines"
 	}
-	if err := r.checkReturnLines(field, back); err != nil {
+	release, prior, err := r.begin(ctx, func() error {
+		if err := r.checkReturnable(ctx); err != nil {
+			return err
+		}
+		return r.checkReturnLines(field, back)
+	})
+	if err != nil {
 		return TakeBackResult{}, err
 	}
+	defer release()
+	if prior != nil {
+		return TakeBackResult{ID: prior.Ref, Order: r.o.WithoutPickupCode()}, nil
+	}
+	// The units are claimed while the return runs: requests validated
+	// meanwhile are refused at once.
 	for _, l := range back {
 		r.returning[l.SKU] += l.Quantity
 	}
@@ -322,13 +393,10 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 			r.returning[l.SKU] -= l.Quantity
 		}
 	}()
-	if err := workflow.Await(ctx, func() bool { return !r.busy }); err != nil {
-		return TakeBackResult{}, err
-	}
-	r.busy = true
-	defer func() { r.busy = false }()
-	if err := r.checkReturnable(ctx); err != nil {
-		return TakeBackResult{}, err // the order moved on while this request waited
+	if r.exactlyOnce && len(taken) > 0 {
+		if taken, err = r.priceNewLines(ctx, taken); err != nil {
+			return TakeBackResult{}, err
+		}
 	}
 
 	r.takebacks++
@@ -344,6 +412,9 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 	}
 	x.Difference = r.exchangeDifference(back, taken)
 	in := ReturnInput{OrderID: r.o.ID, Currency: r.o.Currency}
+	if r.exactlyOnce {
+		in.Request = r.request
+	}
 	if x.Difference < 0 {
 		in.Refunds = r.refundTenders(-x.Difference)
 		for _, t := range in.Refunds {
@@ -363,11 +434,14 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 		}
 	}
 	in.Exchange = x
-	in.Notify = activities.Notification{Key: r.key("notify-" + x.ID), OrderID: r.o.ID, Template: template,
+	notice := activities.Notification{Key: r.key("notify-" + x.ID), OrderID: r.o.ID, Template: template,
 		Channel: "email", Recipient: r.o.Customer.Email, Data: map[string]any{
 			"order_number": r.o.Number, "id": x.ID, "store_id": store, "refunded": x.Refunded, "charged": x.Charged,
 			"currency": r.o.Currency,
 		}}
+	if !r.asyncNotify || !r.exactlyOnce {
+		in.Notify = notice // as before: the return's last step
+	}
 
 	var res ReturnResult
 	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: "return-" + x.ID})
@@ -439,6 +513,10 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 	if r.o.Status == order.StatusReturned {
 		r.done = true // nothing is left to bring back
 	}
+	if in.Notify.Key == "" {
+		r.queue(ctx, notice)
+	}
+	r.remember(x.ID)
 	return TakeBackResult{ID: x.ID, Order: r.o.WithoutPickupCode()}, nil
 }
 

@@ -151,7 +151,7 @@ func TestExchangeWithPaymentDue(t *testing.T) {
 		[]order.ReturnLine{back("B", 1, "resellable")}, order.ExchangeLine{SKU: "C", Quantity: 1, UnitPrice: 1500}))
 	h.run(placedOrder())
 
-	require.Equal(t, "conflict/payment_required", rejectionType(t, unpaid.rejected))
+	require.Equal(t, "conflict/payment_required", rejectionType(t, unpaid.err), "refused once priced from the price list")
 	require.NoError(t, paid.err)
 	got := h.f.last()
 	require.EqualValues(t, 1000, got.Exchanges[0].Difference)

@@ -93,8 +93,11 @@ type Line struct {
 	Picked    int64  `json:"picked"`
 	Collected int64  `json:"collected"`
 	// Refused is what the customer turned down at the counter.
-	Refused  int64 `json:"refused"`
-	Returned int64 `json:"returned"`
+	Refused int64 `json:"refused"`
+	// Uncollected is what the customer never came for: released when the
+	// pickup hold ended after part of the order was handed over.
+	Uncollected int64 `json:"uncollected,omitempty"`
+	Returned    int64 `json:"returned"`
 	// Refunded is the value of the returned units given back, in minor
 	// units: refunded to the tender or credited to an exchange.
 	Refunded int64 `json:"refunded"`
@@ -136,7 +139,7 @@ func (l Line) RefundFor(n int64) int64 {
 }
 
 // Held is what the store still holds for the line once it has been picked.
-func (l Line) Held() int64 { return l.Picked - l.Collected - l.Refused }
+func (l Line) Held() int64 { return l.Picked - l.Collected - l.Refused - l.Uncollected }
 
 // Pickup is the collection side of the order.
 type Pickup struct {
