@@ -64,10 +64,13 @@ type Temporal struct {
 	Namespace string `mapstructure:"namespace"`
 	TaskQueue string `mapstructure:"task_queue"`
 	// WorkflowCacheSize bounds the workflows a process keeps in memory.
-	WorkflowCacheSize int    `mapstructure:"workflow_cache_size"`
-	EmbeddedAddr      string `mapstructure:"embedded_addr"`
-	UIAddr            string `mapstructure:"ui_addr"`
-	TLS               TLS    `mapstructure:"tls"`
+	WorkflowCacheSize int `mapstructure:"workflow_cache_size"`
+	// HistoryBudget is the number of history events past which an order's
+	// workflow continues as new, carrying its state.
+	HistoryBudget int    `mapstructure:"history_budget"`
+	EmbeddedAddr  string `mapstructure:"embedded_addr"`
+	UIAddr        string `mapstructure:"ui_addr"`
+	TLS           TLS    `mapstructure:"tls"`
 }
 
 // TLS configures the connection to an external Temporal.
@@ -199,6 +202,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Temporal.WorkflowCacheSize < 16 {
 		bad("temporal.workflow_cache_size", "must be at least 16, got %d", c.Temporal.WorkflowCacheSize)
+	}
+	if c.Temporal.HistoryBudget < 100 || c.Temporal.HistoryBudget > 40000 {
+		bad("temporal.history_budget", "must be between 100 and 40000 events, got %d", c.Temporal.HistoryBudget)
+	}
+	if c.Notify.GiveUpAfter < time.Minute {
+		bad("notify.give_up_after", "must be at least 1m, got %s", c.Notify.GiveUpAfter)
 	}
 	if c.Temporal.TaskQueue == "" {
 		bad("temporal.task_queue", "must not be empty")

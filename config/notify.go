@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"time"
 )
 
 // Notify configures how customers are told about their orders.
@@ -17,6 +18,9 @@ type Notify struct {
 	// WebhookURL the channel is off and its customers get email instead.
 	SMS  Webhook `mapstructure:"sms"`
 	Push Webhook `mapstructure:"push"`
+	// GiveUpAfter is how long an order retries a notification the provider
+	// did not take (a temporary failure) before giving it up.
+	GiveUpAfter time.Duration `mapstructure:"give_up_after"`
 }
 
 // SMTP is the mail server notifications are submitted to.

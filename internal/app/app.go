@@ -226,6 +226,7 @@ func NewWorker(c client.Client, taskQueue string, db *postgres.DB, notifier acti
 		Returns:   db,
 		Notifier:  notifier,
 		Projector: metrics.NewProjector(db, m),
+		Prices:    db,
 		Logger:    log,
 	})
 	return w
@@ -249,6 +250,8 @@ func PolicyOf(cfg *config.Config) workflows.Policy {
 		PickupExtension: cfg.Pickup.Extension,
 		ReturnWindow:    cfg.Returns.Window,
 		PickEscalation:  cfg.Pick.Escalation,
+		NotifyGiveUp:    cfg.Notify.GiveUpAfter,
+		HistoryBudget:   cfg.Temporal.HistoryBudget,
 
 		ReassignOnEscalation: cfg.Pick.ReassignOnEscalation,
 	}
