@@ -35,12 +35,16 @@ type fakes struct {
 	restocked map[string]int64 // "store/SKU" → units
 	writeOffs map[string]int64 // "store/SKU" → units
 	prices    map[string]int64 // the price list in GBP
-	returns   []order.Exchange
-	notified  []string
-	notes     []activities.Notification
-	failNotes int // notifications to refuse before taking them
-	projected []order.Order
-	events    []order.Event
+	// captureKeys are the step keys of the captures, in order.
+	captureKeys []string
+	// notesRefused makes every notification fail for good (the provider refuses it).
+	notesRefused bool
+	returns      []order.Exchange
+	notified     []string
+	notes        []activities.Notification
+	failNotes    int // notifications to refuse before taking them
+	projected    []order.Order
+	events       []order.Event
 }
 
 func newFakes() *fakes {
@@ -144,9 +148,10 @@ func (f *fakes) ClosePickTask(_ context.Context, orderID, store, status string) 
 	return nil
 }
 
-func (f *fakes) Capture(_ context.Context, _, _ string, amount int64, _, _ string) error {
+func (f *fakes) Capture(_ context.Context, key, _ string, amount int64, _, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.captureKeys = append(f.captureKeys, key)
 	f.captured += amount
 	return nil
 }
@@ -200,6 +205,9 @@ func (f *fakes) WriteOff(_ context.Context, _, _, store string, lines []order.Li
 func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.notesRefused {
+		return order.Errorf(order.KindInvalid, "notification_rejected", "sms provider: 400 invalid number")
+	}
 	if f.failNotes > 0 {
 		f.failNotes--
 		return errors.New("smtp: 451 try again later")
@@ -261,8 +269,13 @@ func newHarness(t *testing.T) *harness {
 	f := newFakes()
 	env.RegisterWorkflow(workflows.OrderWorkflow)
 	env.RegisterWorkflow(workflows.ReturnWorkflow)
-	env.RegisterActivity(&activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f, Prices: f})
+	env.RegisterActivity(f.activities())
 	return &harness{t: t, env: env, f: f, policy: policy}
+}
+
+// activities are the fakes as the worker registers its systems.
+func (f *fakes) activities() *activities.Activities {
+	return &activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f, Prices: f}
 }
 
 // outcome is what happened to one Update.
