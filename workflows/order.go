@@ -336,6 +336,11 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 	r.event(ctx, req.Actor, order.EventPicked, map[string]any{"store_id": store, "lines": req.Lines, "short": len(missing) > 0})
 
 	if len(missing) > 0 {
+		if total > 0 {
+			if err := r.acceptDurably(ctx); err != nil { // a short pick moves stock and money
+				return order.Order{}, err
+			}
+		}
 		if err := r.exec(ctx, a.Release, activities.StockInput{
 			Key: r.step("pick", "release-"+store), OrderID: r.o.ID, StoreID: store, Lines: missing,
 		}, nil); err != nil {
@@ -491,6 +496,9 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 	defer release()
 	if prior != nil {
 		return r.o.WithoutPickupCode(), nil
+	}
+	if err := r.acceptDurably(ctx); err != nil {
+		return order.Order{}, err
 	}
 	store := r.o.Fulfilment.StoreID
 

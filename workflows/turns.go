@@ -201,3 +201,18 @@ func (r *orderRun) state() RunState {
 func (r *orderRun) queue(ctx workflow.Context, n activities.Notification) {
 	r.outbox = append(r.outbox, QueuedNotice{Notification: n, QueuedAt: workflow.Now(ctx).UTC()})
 }
+
+// acceptDurably makes the Update being handled part of the order's history
+// before its first effect. An Update is accepted within a workflow task, and
+// the task's local activities (a handover's capture and commit, its
+// projection) run before that task completes: a worker that died then would
+// leave money moved and stock committed for a request the order never
+// recorded, and a retry with another request would move them again. A 1 ms
+// durable timer ends the accepting task first; from then on a crash only
+// repeats the request's own steps, under the same keys.
+func (r *orderRun) acceptDurably(ctx workflow.Context) error {
+	if !r.exactlyOnce {
+		return nil
+	}
+	return workflow.Sleep(ctx, time.Millisecond)
+}
