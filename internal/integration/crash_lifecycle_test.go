@@ -211,8 +211,9 @@ func (cc *crashChild) ledger(orderID string) []string {
 // advisory lock the test holds, so the test can kill Omni while a void is
 // in flight and not yet committed.
 type voidBlocker struct {
-	cc   *crashChild
-	conn *pgx.Conn
+	cc    *crashChild
+	conn  *pgx.Conn
+	table string // the table whose inserts wait ("" for payments)
 }
 
 const voidLockKey = 734_001
@@ -267,8 +268,12 @@ func (b *voidBlocker) release() {
 	_, err := b.conn.Exec(ctx, `select pg_terminate_backend(pid) from pg_stat_activity
 		where datname = current_database() and pid <> pg_backend_pid()`)
 	require.NoError(t, err)
+	table := b.table
+	if table == "" {
+		table = "payments"
+	}
 	for _, sql := range []string{
-		"drop trigger omni_it_block_void on payments",
+		"drop trigger omni_it_block_void on " + table,
 		"drop function omni_it_block_void()",
 		"select pg_advisory_unlock(734001)",
 	} {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,10 +21,22 @@ import (
 )
 
 // recordEnv names a directory to write each flow's history to, as
-// <flow-name>.json: `make histories` points it at workflows/testdata, where
-// workflows.TestReplayRecordedHistories replays them on every test run. A
-// flow whose file is already there is not recorded again.
+// <flow-name>.<generation>.json: `make histories` points it at
+// workflows/testdata, where workflows.TestReplayRecordedHistories replays
+// them on every test run. A flow whose file is already there is not recorded
+// again.
 const recordEnv = "OMNI_RECORD_HISTORIES"
+
+// historyGeneration names the workflow code whose paths the histories record.
+// Bump it with a change that sends new orders down new paths (behind
+// workflow.GetVersion), and record every flow again with `make histories`:
+// the files of earlier generations stay, so orders still running on the old
+// paths keep being replayed. (The files without a generation, recorded
+// before the asynchronous notifications, are generation 1.)
+const historyGeneration = "v2"
+
+// testdataDir is the workflows package's testdata, from this package.
+const testdataDir = "../../workflows/testdata"
 
 // TestRecordedHistoriesReplay drives representative order lifecycles through
 // the API to their end, fetches each workflow's history from the Temporal
@@ -38,7 +51,9 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	}
 	// A collected order's workflow stays open for its return window: the
 	// flows that end collected run on an Omni whose window closes in seconds.
-	collectURL := startShortReturns(t)
+	collectURL := startShortReturns(t, "omni-it-histories", 2*time.Second, 0)
+	// An Omni whose orders continue as new after 100 history events.
+	budgetURL := startShortReturns(t, "omni-it-budget", 15*time.Second, 100)
 
 	flows := []struct {
 		name string
@@ -157,10 +172,53 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			c.waitStatus(id, "awaiting_pick")
 			c.pickOK(store, id, qty(a, 1))
 			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			c.setPrice(b, "GBP", 1300)
 			r := c.exchangeLines(manchester, id, map[string]any{"return_lines": []any{ret(a, 1, "resellable")},
 				"new_lines": []any{map[string]any{"sku": b, "quantity": 1, "unit_price": 1300}},
 				"tender":    map[string]any{"method": "card", "reference": "pos-1"}})
 			require.Equal(t, http.StatusCreated, r.Status, "exchange: %s", r.Body)
+			return id
+		}},
+		{"partly-collected-hold-ends", func(t *testing.T) string {
+			c := &api{t: t, base: clocksURL}
+			a, b := unique("SKU"), unique("SKU")
+			c.setStock(store, a, 5)
+			c.setStock(store, b, 5)
+			id := c.place(orderBody("", store, line(a, 2, 1000), line(b, 1, 500)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(a, 2), qty(b, 1))
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code, "lines": []any{qty(a, 2)}})
+			c.waitStatus(id, "collected") // when the hold ends, b is cancelled and a stays sold
+			return id
+		}},
+		{"extend-and-cancel", func(t *testing.T) string {
+			c := newAPI(t)
+			sku := unique("SKU")
+			c.setStock(store, sku, 5)
+			id := c.place(orderBody("", store, line(sku, 1, 700)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(sku, 1))
+			r := c.do(http.MethodPost, "/v1/orders/"+id+"/extend-pickup", nil, "Authorization", "Bearer "+supportKey)
+			require.Equal(t, http.StatusOK, r.Status, "extend: %s", r.Body)
+			r = c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{"reason": "no longer needed"},
+				"Authorization", "Bearer "+supportKey)
+			require.Equal(t, http.StatusOK, r.Status, "cancel: %s", r.Body)
+			c.waitStatus(id, "cancelled")
+			return id
+		}},
+		{"returns-continue-as-new", func(t *testing.T) string {
+			c := &api{t: t, base: budgetURL}
+			sku := unique("SKU")
+			c.setStock(store, sku, 10)
+			id := c.place(orderBody("", store, line(sku, 8, 100)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(sku, 8))
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			for range 8 {
+				r := c.returnLines(manchester, id, ret(sku, 1, "resellable"))
+				require.Equal(t, http.StatusCreated, r.Status, "return: %s", r.Body)
+			}
+			c.waitStatus(id, "returned")
 			return id
 		}},
 	}
@@ -169,49 +227,122 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
 			id := f.run(t)
-			h := completedHistory(t, workflows.WorkflowID(id))
-			reportTroubles(t, h)
-
-			replayer := newReplayer()
-			require.NoError(t, replayer.ReplayWorkflowHistory(nil, h), "the workflow code replays the history of %s", f.name)
-
-			if dir == "" {
-				return
+			runs := orderRuns(t, workflows.WorkflowID(id))
+			if f.name == "returns-continue-as-new" {
+				require.Greater(t, len(runs), 1, "the order continued as new past its history budget")
 			}
-			file := filepath.Join(dir, f.name+".json")
-			if _, err := os.Stat(file); err == nil {
-				// A recorded history is the evidence that orders in flight
-				// replay: it is never overwritten, only added to.
-				t.Logf("keeping the recorded %s (delete it to record this flow again)", file)
-				return
+			for i, h := range runs {
+				name := f.name
+				if i < len(runs)-1 {
+					name = fmt.Sprintf("%s.run%d", f.name, i+1)
+				}
+				checkHistory(t, dir, name, h)
+				for j, child := range childHistories(t, h) {
+					checkHistory(t, dir, fmt.Sprintf("%s.child%d", name, j+1), child)
+				}
 			}
-			raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(file, append(raw, '\n'), 0o644))
-			require.NoError(t, newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, file),
-				"the recorded file loads and replays: %s", file)
 		})
 	}
 }
 
-// startShortReturns starts an Omni on the test Temporal and database whose
-// return window closes after two seconds, and returns its API's URL.
-func startShortReturns(t *testing.T) string {
+// checkHistory replays one history against the workflow code in this tree
+// and, when recording, writes it to dir as <name>.<generation>.json; when not
+// recording, it insists that the flow's history of this generation is in
+// workflows/testdata, so that the replay test covers every path new orders take.
+func checkHistory(t *testing.T, dir, name string, h *historypb.History) {
+	t.Helper()
+	reportTroubles(t, h)
+	require.NoError(t, newReplayer().ReplayWorkflowHistory(nil, h), "the workflow code replays the history of %s", name)
+	file := name + "." + historyGeneration + ".json"
+	if dir == "" {
+		require.FileExists(t, filepath.Join(testdataDir, file),
+			"the replay test has no history of %s on the current workflow code: record it with `make histories`", name)
+		return
+	}
+	path := filepath.Join(dir, file)
+	if _, err := os.Stat(path); err == nil {
+		// A recorded history is the evidence that orders in flight
+		// replay: it is never overwritten, only added to.
+		t.Logf("keeping the recorded %s (delete it to record this flow again)", path)
+		return
+	}
+	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(raw, '\n'), 0o644))
+	require.NoError(t, newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, path),
+		"the recorded file loads and replays: %s", path)
+}
+
+// orderRuns waits for the order's workflow to complete and returns the
+// history of each of its runs, the first first.
+func orderRuns(t *testing.T, workflowID string) []*historypb.History {
+	t.Helper()
+	last := completedHistory(t, workflowID)
+	runs := []*historypb.History{last}
+	for {
+		prev := runs[0].Events[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+		if prev == "" {
+			return runs
+		}
+		runs = append([]*historypb.History{history(t, workflowID, prev)}, runs...)
+		end := runs[0].Events[len(runs[0].Events)-1].GetEventType()
+		require.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, end)
+	}
+}
+
+// childHistories returns the histories of the child workflows a run started
+// (returns and exchanges), each once it has completed.
+func childHistories(t *testing.T, h *historypb.History) []*historypb.History {
+	t.Helper()
+	var out []*historypb.History
+	for _, e := range h.Events {
+		if a := e.GetChildWorkflowExecutionStartedEventAttributes(); a != nil {
+			out = append(out, history(t, a.GetWorkflowExecution().GetWorkflowId(), a.GetWorkflowExecution().GetRunId()))
+		}
+	}
+	return out
+}
+
+// history reads one run's full history.
+func history(t *testing.T, workflowID, runID string) *historypb.History {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h := &historypb.History{}
+	it := omni.Client().GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, e)
+	}
+	require.NotEmpty(t, h.Events)
+	return h
+}
+
+// startShortReturns starts an Omni on the test Temporal and database, on its
+// own task queue, whose return window closes after window (and whose orders
+// continue as new past budget history events, when not 0), and returns its
+// API's URL.
+func startShortReturns(t *testing.T, taskQueue string, window time.Duration, budget int) string {
 	t.Helper()
 	cfg := testConfig(t.TempDir(), "127.0.0.1:0", "")
 	cfg.Temporal.Address = omni.TemporalAddr()
-	cfg.Temporal.TaskQueue = "omni-it-histories"
-	cfg.Returns.Window = 2 * time.Second
+	cfg.Temporal.TaskQueue = taskQueue
+	cfg.Returns.Window = window
+	if budget > 0 {
+		cfg.Temporal.HistoryBudget = budget
+	}
 	a, err := app.Start(context.Background(), cfg, app.Parts{API: true, Worker: true}, testLogger())
 	require.NoError(t, err, "start an Omni with a short return window")
 	t.Cleanup(a.Stop)
 	return "http://" + a.APIAddr()
 }
 
-// newReplayer registers the workflow as app.NewWorker does.
+// newReplayer registers the workflows as app.NewWorker does.
 func newReplayer() worker.WorkflowReplayer {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
+	r.RegisterWorkflowWithOptions(workflows.ReturnWorkflow, workflow.RegisterOptions{Name: "ReturnWorkflow"})
 	return r
 }
 
@@ -226,14 +357,7 @@ func completedHistory(t *testing.T, workflowID string) *historypb.History {
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
 
-	h := &historypb.History{}
-	it := omni.Client().GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, e)
-	}
-	require.NotEmpty(t, h.Events)
+	h := history(t, workflowID, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
 	require.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, h.Events[len(h.Events)-1].GetEventType())
 	return h
 }

@@ -1,0 +1,274 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/omni-retail/omni/internal/app"
+)
+
+// putPrice puts a SKU on the built-in price list (admin).
+func (c *api) putPrice(sku, currency string, unitPrice int64) {
+	c.t.Helper()
+	r := c.do(http.MethodPut, "/v1/prices/"+sku, map[string]any{"currency": currency, "unit_price": unitPrice},
+		"Authorization", "Bearer "+adminKey)
+	require.Equal(c.t, http.StatusOK, r.Status, "put price: %s", r.Body)
+}
+
+// timeline is the order's events as the read model has them.
+type timelineEvent struct {
+	Seq  int64          `json:"seq"`
+	Type string         `json:"type"`
+	Data map[string]any `json:"data"`
+}
+
+func (c *api) timeline(id string) []timelineEvent {
+	c.t.Helper()
+	r := c.do(http.MethodGet, "/v1/orders/"+id+"/events", nil)
+	require.Equal(c.t, http.StatusOK, r.Status, "events: %s", r.Body)
+	var body struct {
+		Events []timelineEvent `json:"events"`
+	}
+	require.NoError(c.t, json.Unmarshal(r.Body, &body))
+	return body.Events
+}
+
+// notificationBlocker makes every insert into the notifications ledger wait
+// on an advisory lock the test holds: a notification's local activity, which
+// runs in the same workflow task as the handler that queued it, then keeps
+// that task from completing.
+func (cc *crashChild) blockNotifications() *voidBlocker {
+	cc.t.Helper()
+	ctx := context.Background()
+	conn := cc.connect()
+	for _, sql := range []string{
+		"select pg_advisory_lock(734001)",
+		`create function omni_it_block_void() returns trigger language plpgsql as $$
+		begin
+			perform pg_advisory_xact_lock(734001);
+			return new;
+		end $$`,
+		`create trigger omni_it_block_void before insert on notifications
+			for each row execute function omni_it_block_void()`,
+	} {
+		_, err := conn.Exec(ctx, sql)
+		require.NoError(cc.t, err, "%s", sql)
+	}
+	b := &voidBlocker{cc: cc, conn: conn, table: "notifications"}
+	cc.t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return b
+}
+
+// A process killed after a handover's local activities ran (capture, commit,
+// projection) but before its workflow task completed loses nothing and
+// doubles nothing: the handover was made durable before its first step, so
+// the restarted process finishes it under the same step keys; a different
+// handover sent afterwards is refused, the same one gets its first outcome,
+// and the read model holds exactly what the workflow has.
+func TestCrashBetweenHandoverStepsAndItsAnswer(t *testing.T) {
+	t.Parallel()
+	cc := newCrashChild(t)
+	c := cc.api
+	a, b := unique("SKU"), unique("SKU")
+	c.setStock(store, a, 5)
+	c.setStock(store, b, 5)
+	id := c.place(orderBody("", store, line(a, 2, 1000), line(b, 1, 500)))
+	c.waitStatus(id, "awaiting_pick")
+	c.pickOK(store, id, qty(a, 2), qty(b, 1))
+	code := c.order(id).Pickup.Code
+	c.waitNotified(cc, id, "ready")
+
+	blocker := cc.blockNotifications()
+	answered := make(chan response, 1)
+	go func() {
+		answered <- c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
+			map[string]any{"pickup_code": code}, "Idempotency-Key", "pos-handover-1")
+	}()
+	blocker.waitBlocked()
+	// The handover's steps have run; its answer has not been sent.
+	require.Equal(t, []string{"authorization 2500", "capture 2500"}, cc.ledger(id))
+	cc.kill()
+	<-answered
+	blocker.release()
+
+	cc.restart()
+	o := c.waitStatusWithin(id, "collected", 60*time.Second)
+
+	// Another handover (another key, other lines) finds the order collected.
+	r := c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
+		map[string]any{"pickup_code": code, "lines": []any{qty(b, 1)}}, "Idempotency-Key", "pos-handover-2")
+	require.Equal(t, http.StatusConflict, r.Status, "a different handover after the crash: %s", r.Body)
+	// The same handover, retried, gets its first outcome once the dead
+	// request's lease has passed.
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		r = c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
+			map[string]any{"pickup_code": code}, "Idempotency-Key", "pos-handover-1")
+		if r.Status != http.StatusConflict || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	require.Equal(t, http.StatusOK, r.Status, "the retried handover: %s", r.Body)
+	require.Equal(t, "collected", r.json(t)["status"])
+
+	require.Equal(t, []string{"authorization 2500", "capture 2500"}, cc.ledger(id), "captured once, for what was handed over")
+	require.Equal(t, stock{OnHand: 3, Reserved: 0, Available: 3}, c.stock(store, a), "committed once")
+	require.Equal(t, stock{OnHand: 4, Reserved: 0, Available: 4}, c.stock(store, b), "committed once")
+	require.EqualValues(t, 2500, o.Payments[0].Captured)
+	events := c.timeline(id)
+	collected := 0
+	for i, e := range events {
+		require.Equal(t, int64(i+1), e.Seq, "each seq once, in order")
+		if e.Type == "collected" {
+			collected++
+		}
+	}
+	require.Equal(t, 1, collected, "one handover on the timeline")
+}
+
+// waitNotified waits until the order's notification of template is recorded sent.
+func (c *api) waitNotified(cc *crashChild, id, template string) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := cc.queryString("select count(*)::text from notifications where order_id = $1 and template = $2 and status = 'sent'", id, template)
+		if n != "0" {
+			return
+		}
+		require.True(c.t, time.Now().Before(deadline), "no %s notification within 20s", template)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A customer's cancel racing the store's pick never both succeed: the
+// customer may cancel only before the pick, and the workflow applies that
+// rule in its turn, not only the API against the read model.
+func TestCustomerCancelRacingPick(t *testing.T) {
+	t.Parallel()
+	c := newAPI(t)
+	for i := range 4 {
+		sku := unique("SKU")
+		c.setStock(store, sku, 2)
+		id := c.place(orderBody("", store, line(sku, 1, 900)))
+		c.waitStatus(id, "awaiting_pick")
+		token := c.customerToken(id)
+		var wg sync.WaitGroup
+		var picked, cancelled response
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			picked = c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/pick", pickBody(qty(sku, 1)))
+		}()
+		go func() {
+			defer wg.Done()
+			cancelled = c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{"reason": "changed my mind"},
+				"Authorization", "Bearer "+token)
+		}()
+		wg.Wait()
+		ok := 0
+		for _, r := range []response{picked, cancelled} {
+			if r.Status == http.StatusOK {
+				ok++
+			} else {
+				require.Equal(t, http.StatusConflict, r.Status, "round %d: %s", i, r.Body)
+			}
+		}
+		require.Equal(t, 1, ok, "round %d: exactly one of pick (%d) and cancel (%d) went through", i, picked.Status, cancelled.Status)
+		o := c.order(id)
+		if picked.Status == http.StatusOK {
+			require.Equal(t, "ready_for_collection", o.Status)
+		} else {
+			require.Equal(t, "cancelled", o.Status)
+		}
+	}
+}
+
+// customerToken looks the order up as its customer does and returns the token.
+func (c *api) customerToken(id string) string {
+	c.t.Helper()
+	o := c.order(id)
+	r := c.do(http.MethodPost, "/v1/orders/lookup", map[string]any{"number": o.Number, "email": "ada@example.com"},
+		"Authorization", "none")
+	require.Equal(c.t, http.StatusOK, r.Status, "lookup: %s", r.Body)
+	tok, _ := r.json(c.t)["token"].(string)
+	require.NotEmpty(c.t, tok)
+	return tok
+}
+
+// An order whose hold ends when part of it was handed over keeps those goods
+// sold, paid and returnable: only the rest goes back on sale and its
+// authorisation is voided, and the order is collected, with the rest
+// cancelled on its timeline.
+func TestPartlyCollectedOrderKeepsWhatWasHandedOver(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t.TempDir(), "127.0.0.1:0", "")
+	cfg.Temporal.Address = omni.TemporalAddr()
+	cfg.Temporal.TaskQueue = "omni-it-partial-hold"
+	cfg.Pickup.Hold = 3 * time.Second
+	cfg.Pickup.Reminder = 2 * time.Second
+	cfg.Returns.Window = time.Hour
+	o, err := app.Start(context.Background(), cfg, app.Parts{API: true, Worker: true}, testLogger())
+	require.NoError(t, err)
+	t.Cleanup(o.Stop)
+	c := &api{t: t, base: "http://" + o.APIAddr()}
+
+	a, b := unique("SKU"), unique("SKU")
+	c.setStock(store, a, 5)
+	c.setStock(store, b, 5)
+	id := c.place(orderBody("", store, line(a, 2, 1000), line(b, 1, 500)))
+	c.waitStatus(id, "awaiting_pick")
+	c.pickOK(store, id, qty(a, 2), qty(b, 1))
+	c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code, "lines": []any{qty(a, 2)}})
+	c.waitStatus(id, "partially_collected")
+	got := c.waitStatusWithin(id, "collected", 20*time.Second)
+
+	require.EqualValues(t, 2000, got.Payments[0].Captured, "what was handed over stays paid")
+	require.EqualValues(t, 500, got.Payments[0].Voided, "only the rest is voided")
+	require.Equal(t, stock{OnHand: 3, Reserved: 0, Available: 3}, c.stock(store, a), "a stays sold")
+	require.Equal(t, stock{OnHand: 5, Reserved: 0, Available: 5}, c.stock(store, b), "b is back on sale")
+	types := c.eventTypes(id)
+	require.Contains(t, types, "lines_cancelled")
+	require.NotContains(t, types, "expired")
+
+	r := c.returnLines(manchester, id, ret(a, 1, "resellable"))
+	require.Equal(t, http.StatusCreated, r.Status, "what was handed over can be returned: %s", r.Body)
+	c.waitStatus(id, "partially_returned")
+}
+
+// Exchanged-in items are priced from the price list, never by the caller.
+func TestExchangePricesFromThePriceList(t *testing.T) {
+	t.Parallel()
+	c := newAPI(t)
+	a, tv, sock := unique("SKU"), unique("TV"), unique("SOCK")
+	c.setStock(store, a, 5)
+	c.setStock(manchester, tv, 5)
+	c.setStock(manchester, sock, 5)
+	c.putPrice(sock, "GBP", 300)
+	id := c.place(orderBody("", store, line(a, 2, 1000)))
+	c.waitStatus(id, "awaiting_pick")
+	c.pickOK(store, id, qty(a, 2))
+	c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+
+	r := c.exchangeLines(manchester, id, map[string]any{"return_lines": []any{ret(a, 1, "resellable")},
+		"new_lines": []any{map[string]any{"sku": tv, "quantity": 1, "unit_price": 1}}})
+	require.Equal(t, "no_price", problem(t, r, http.StatusConflict), "a television not on the price list")
+	c.putPrice(tv, "GBP", 49900)
+	r = c.exchangeLines(manchester, id, map[string]any{"return_lines": []any{ret(a, 1, "resellable")},
+		"new_lines": []any{map[string]any{"sku": tv, "quantity": 1, "unit_price": 1}}})
+	require.Equal(t, "price_mismatch", problem(t, r, http.StatusUnprocessableEntity), "a television at 1p")
+	require.Equal(t, stock{OnHand: 5, Reserved: 0, Available: 5}, c.stock(manchester, tv), "nothing was taken")
+
+	r = c.exchangeLines(manchester, id, map[string]any{"return_lines": []any{ret(a, 1, "resellable")},
+		"new_lines": []any{map[string]any{"sku": sock, "quantity": 1}}})
+	require.Equal(t, http.StatusCreated, r.Status, "unit_price left out: %s", r.Body)
+	x := r.json(t)["exchange"].(map[string]any)
+	require.EqualValues(t, -700, x["difference"], "priced at the list's 300")
+	require.EqualValues(t, 700, x["refunded"])
+}
