@@ -117,6 +117,8 @@ func New(o Options) *Server {
 	stores.POST("/orders/:id/exchanges", s.exchange, staff, s.returnableOrder)
 	stores.PUT("/stock/:sku", s.setStock, allow(admin))
 	stores.GET("/stock/:sku", s.getStock)
+	v1.PUT("/prices/:sku", s.setPrice, allow(admin)) // the price list exchanges trust (prices.go)
+	v1.GET("/prices/:sku", s.getPrice, allow(admin, store, support, checkout))
 	s.consoleRoutes(e, v1, stores) // the store console and the customer page (console.go)
 	v1.POST("/admin/webhooks", s.createWebhook, allow(admin))
 	v1.GET("/admin/webhooks", s.listWebhooks, allow(admin))

@@ -27,6 +27,7 @@ func TestRolesTable(t *testing.T) {
 	c := newAPI(t)
 	sku := unique("SKU")
 	c.setStock(store, sku, 10)
+	c.setPrice(sku, "GBP", 1000)
 	id := c.place(orderBody("", store, line(sku, 1, 1000)))
 	c.waitStatus(id, "awaiting_pick")
 	other := c.place(orderBody("", store, line(sku, 1, 1000)))
@@ -58,6 +59,8 @@ func TestRolesTable(t *testing.T) {
 		{"POST", s1 + "/orders/" + id + "/exchanges", map[string]any{}, []int{403, 403, 409, 403, 403, 403, 403, 403, 401}},
 		{"PUT", s1 + "/stock/" + sku, map[string]any{"on_hand": -1}, []int{403, 403, 403, 403, 403, 422, 403, 403, 401}},
 		{"GET", s1 + "/stock/" + sku, nil, []int{403, 403, 200, 403, 403, 200, 403, 403, 401}},
+		{"PUT", "/v1/prices/" + sku, map[string]any{"currency": "GBP", "unit_price": 0}, []int{403, 403, 403, 403, 403, 422, 403, 403, 401}},
+		{"GET", "/v1/prices/" + sku, nil, []int{200, 200, 200, 200, 200, 200, 403, 403, 401}},
 		{"GET", o + "/events/stream?probe=1", nil, []int{0, 404, 0, 404, 0, 403, 0, 404, 401}},
 	}
 	for _, tc := range tests {

@@ -12,6 +12,10 @@
 // it; a send whose recording failed is repeated when the activity is retried.
 // Email carries a Message-ID and webhooks an Idempotency-Key derived from the
 // key, so that receivers can drop such a repeat. Every failed attempt is
-// recorded with its error before the error goes back to Temporal, which
-// retries the activity with back-off.
+// recorded with its error before the error goes back to Temporal. A temporary
+// failure (a provider's 408, 429 or 5xx, an SMTP 4xx, a timeout, a refused
+// connection) is a plain error, and the activity is retried with back-off. A
+// failure no retry can mend (a provider's other 4xx, an SMTP 5xx to the
+// recipient or the message, a recipient that cannot be addressed at all) is a
+// notification_rejected domain error, which Temporal does not retry.
 package notify

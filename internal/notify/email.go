@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"strings"
 	"time"
 )
@@ -22,6 +24,14 @@ const defaultSMTPTimeout = 30 * time.Second
 // SMTP submits email to a mail server with the standard library's net/smtp:
 // STARTTLS whenever the server offers it, PLAIN authentication when a
 // username is set (net/smtp sends it only over TLS or to localhost).
+//
+// A permanent reply (5xx) to the recipient (RCPT TO) or to the message (DATA
+// and its end), and a recipient that is not an address, refuse the message for
+// good (Rejected). Everything else is temporary: 4xx replies, timeouts,
+// connection failures, and also 5xx replies to the greeting, STARTTLS, AUTH
+// and MAIL FROM, which are about Omni's own sender and account, the same for
+// every message, and mended by fixing the configuration: the messages waiting
+// go out then.
 type SMTP struct {
 	// Addr is the server's host:port.
 	Addr     string
@@ -42,7 +52,7 @@ func (s SMTP) Send(ctx context.Context, m Message) error {
 	}
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
-		return fmt.Errorf("smtp: recipient is not an email address: %v", err)
+		return Rejected("smtp: recipient %q is not an email address: %v", m.To, err)
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -78,32 +88,47 @@ func (s SMTP) Send(ctx context.Context, m Message) error {
 	defer c.Close()
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
-			return fmt.Errorf("smtp: starttls: %v", err)
+			return failure("starttls", err, false)
 		}
 	}
 	if s.Username != "" {
 		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
-			return fmt.Errorf("smtp: auth: %v", err)
+			return failure("auth", err, false)
 		}
 	}
 	if err := c.Mail(from.Address); err != nil {
-		return fmt.Errorf("smtp: MAIL FROM: %v", err)
+		return failure("MAIL FROM", err, false)
 	}
 	if err := c.Rcpt(to.Address); err != nil {
-		return fmt.Errorf("smtp: RCPT TO: %v", err)
+		return failure("RCPT TO", err, true)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("smtp: DATA: %v", err)
+		return failure("DATA", err, true)
 	}
 	if _, err := w.Write(msg); err != nil {
 		return fmt.Errorf("smtp: DATA: %v", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp: message refused: %v", err)
+		return failure("message refused", err, true)
 	}
 	_ = c.Quit() // the message is accepted; a failed goodbye changes nothing
 	return nil
+}
+
+// failure is the error of a step of the conversation, quoting the server's
+// reply on one line. A permanent reply (5xx) to a step about this message
+// refuses it for good (Rejected); anything else is temporary.
+func failure(step string, err error, aboutMessage bool) error {
+	var reply *textproto.Error
+	if !errors.As(err, &reply) {
+		return fmt.Errorf("smtp: %s: %v", step, err)
+	}
+	said := fmt.Sprintf("%03d %s", reply.Code, strings.Join(strings.Fields(reply.Msg), " "))
+	if aboutMessage && reply.Code >= 500 && reply.Code <= 599 {
+		return Rejected("smtp: %s: %s", step, said)
+	}
+	return fmt.Errorf("smtp: %s: %s", step, said)
 }
 
 // emailMessage writes the RFC 5322 message: UTF-8 text, quoted-printable, and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -39,9 +40,25 @@ type Message struct {
 	Link string
 }
 
-// Sender delivers messages on one channel.
+// Sender delivers messages on one channel. A failure that no retry can mend
+// (the provider refused the message or its recipient for good) is an
+// *order.Error, as Rejected makes; any other error is temporary.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
+}
+
+// Rejected is the error of a message that can never be delivered as it is:
+// the provider refused it for good, or its recipient cannot be addressed. It
+// keeps the provider's words in its detail. Notify returns it as a domain
+// error, which makes the activity non-retryable.
+func Rejected(format string, args ...any) *order.Error {
+	return order.Errorf(order.KindInvalid, "notification_rejected", format, args...)
+}
+
+// permanent reports whether a send failed for good (see Sender).
+func permanent(err error) (*order.Error, bool) {
+	de, ok := order.AsError(err)
+	return de, ok && de.Kind != order.KindUnavailable
 }
 
 // Ledger records what was sent and what failed; *postgres.DB is one.
@@ -112,10 +129,12 @@ func New(o Options) *Notifier {
 
 // Notify sends n unless a notification with its key was already sent. A
 // failure is recorded (it shows in the order's notification list) and
-// returned, for the activity to be retried.
+// returned: a temporary one as a plain error, for the activity to be retried;
+// one that no retry can mend (see Sender) as a notification_rejected domain
+// error, which Temporal does not retry.
 func (s *Notifier) Notify(ctx context.Context, n activities.Notification) error {
-	// Errors go back flattened (%v): a domain error in the chain would make
-	// the activity non-retryable, and a notification must never fail its order.
+	// Temporary errors go back flattened (%v): a domain error in the chain
+	// (a store's, say) would make the activity non-retryable.
 	sent, err := s.o.Ledger.NotificationSent(ctx, n.Key)
 	if err != nil {
 		return fmt.Errorf("notify %s: read the ledger: %v", n.Key, err)
@@ -126,8 +145,11 @@ func (s *Notifier) Notify(ctx context.Context, n activities.Notification) error 
 	m, data, err := s.compose(ctx, n)
 	record := postgres.Notification{Key: n.Key, OrderID: n.OrderID, Template: n.Template,
 		Channel: m.Channel, Recipient: m.To, Data: data}
+	var rejected *order.Error
 	if err == nil {
-		err = s.send(ctx, m)
+		if err = s.send(ctx, m); err != nil {
+			rejected, _ = permanent(err)
+		}
 	}
 	if err != nil {
 		if s.o.Failures != nil {
@@ -135,6 +157,11 @@ func (s *Notifier) Notify(ctx context.Context, n activities.Notification) error 
 		}
 		if rerr := s.o.Ledger.RecordNotificationFailure(ctx, record, err.Error()); rerr != nil {
 			s.o.Logger.Error("record failed notification", "order_id", n.OrderID, "key", n.Key, "error", rerr)
+		}
+		if rejected != nil {
+			s.o.Logger.Warn("notification rejected; it will not be retried", "order_id", n.OrderID,
+				"template", n.Template, "channel", m.Channel, "error", err)
+			return Rejected("notify %s by %s: %s", n.Template, m.Channel, rejected.Detail)
 		}
 		s.o.Logger.Warn("notification failed; it will be retried", "order_id", n.OrderID, "template", n.Template,
 			"channel", m.Channel, "error", err)
@@ -148,6 +175,11 @@ func (s *Notifier) Notify(ctx context.Context, n activities.Notification) error 
 }
 
 func (s *Notifier) send(ctx context.Context, m Message) error {
+	if m.Channel != ChannelLog {
+		if err := addressable(m); err != nil {
+			return err
+		}
+	}
 	switch m.Channel {
 	case ChannelSMS:
 		return s.o.SMS.Send(ctx, m)
@@ -158,6 +190,26 @@ func (s *Notifier) send(ctx context.Context, m Message) error {
 	}
 	s.o.Logger.Info("customer notified", "order_id", m.OrderID, "template", m.Template, "channel", m.Channel,
 		"recipient", m.To, "language", m.Language, "subject", m.Subject, "link", m.Link)
+	return nil
+}
+
+// addressable refuses, for good, a message whose recipient no provider could
+// reach: none at all, an email that is not an address, a phone number that
+// is not international (E.164-like, see order.NormalPhone).
+func addressable(m Message) error {
+	if strings.TrimSpace(m.To) == "" {
+		return Rejected("no %s recipient to send to", m.Channel)
+	}
+	switch m.Channel {
+	case ChannelEmail:
+		if _, err := mail.ParseAddress(m.To); err != nil {
+			return Rejected("recipient %q is not an email address: %v", m.To, err)
+		}
+	case ChannelSMS:
+		if _, ok := order.NormalPhone(m.To); !ok {
+			return Rejected("recipient %q is not an international phone number", m.To)
+		}
+	}
 	return nil
 }
 
@@ -222,7 +274,8 @@ func (s *Notifier) compose(ctx context.Context, n activities.Notification) (Mess
 func (s *Notifier) route(c order.Customer) (channel, to string) {
 	switch {
 	case c.Notify == ChannelSMS && c.Phone != "" && s.o.SMS != nil:
-		return ChannelSMS, c.Phone
+		phone, _ := order.NormalPhone(c.Phone) // as placed before numbers were normalised
+		return ChannelSMS, phone
 	case c.Notify == ChannelPush && c.PushToken != "" && s.o.Push != nil:
 		return ChannelPush, c.PushToken
 	case s.o.Email != nil:

@@ -13,7 +13,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SignatureHeader carries a webhook request's signature:
@@ -24,8 +27,10 @@ const SignatureHeader = "Omni-Signature"
 const defaultWebhookTimeout = 10 * time.Second
 
 // Webhook POSTs messages as JSON to a provider (SMS or push). Any 2xx answer
-// is delivery; anything else is a failure to retry. Each request carries the
-// notification key as Idempotency-Key, so a provider can drop repeats.
+// is delivery. A 4xx answer other than 408 and 429 refuses the message for
+// good (Rejected); 408, 429, 5xx, timeouts and connection failures are
+// temporary, to retry. Each request carries the notification key as
+// Idempotency-Key, so a provider can drop repeats.
 type Webhook struct {
 	URL string
 	// Secret, if set, signs each request in SignatureHeader.
@@ -88,11 +93,40 @@ func (w Webhook) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("%s webhook at %s: %v", m.Channel, u.Host, err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s webhook at %s answered %s", m.Channel, u.Host, resp.Status)
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code <= 299:
+		return nil
+	case code >= 400 && code <= 499 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		return Rejected("%s webhook at %s refused the message: %s%s", m.Channel, u.Host, resp.Status, providerWords(answer))
 	}
-	return nil
+	return fmt.Errorf("%s webhook at %s answered %s%s", m.Channel, u.Host, resp.Status, providerWords(answer))
+}
+
+// providerWords is the start of a provider's answer, on one line, to quote
+// in an error: ": <words>", or "" when it said nothing.
+func providerWords(body []byte) string {
+	const max = 200
+	printable := strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return r
+		}
+		return -1
+	}, strings.ToValidUTF8(string(body), ""))
+	words := strings.Join(strings.Fields(printable), " ")
+	if words == "" {
+		return ""
+	}
+	if len(words) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(words[cut]) {
+			cut--
+		}
+		words = words[:cut] + "…"
+	}
+	return ": " + words
 }
 
 // Sign is the SignatureHeader value for body sent at t.

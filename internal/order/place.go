@@ -20,7 +20,9 @@ var (
 	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 	skuPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-	phonePattern    = regexp.MustCompile(`^\+?[0-9 ()-]{5,20}$`)
+	// phonePattern is E.164-like: "+", then 8 to 15 digits, the first not 0.
+	phonePattern    = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+	phoneSeparators = strings.NewReplacer(" ", "", "-", "", ".", "", "(", "", ")", "")
 	languagePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$`)
 	// pushTokenPattern is printable ASCII without spaces, as device tokens are.
 	pushTokenPattern = regexp.MustCompile(`^[\x21-\x7E]+$`)
@@ -71,8 +73,8 @@ func (r *PlaceRequest) Validate() error {
 	} else if a, err := mail.ParseAddress(r.Customer.Email); err != nil || a.Address != r.Customer.Email {
 		bad("customer.email", "is not an email address")
 	}
-	if r.Customer.Phone != "" && !phonePattern.MatchString(r.Customer.Phone) {
-		bad("customer.phone", "is not a phone number")
+	if _, ok := NormalPhone(r.Customer.Phone); r.Customer.Phone != "" && !ok {
+		bad("customer.phone", phoneDetail)
 	}
 	if len(r.Customer.Name) > maxFieldLength || len(r.Customer.ID) > maxFieldLength {
 		bad("customer", "name and id must be at most %d characters", maxFieldLength)
@@ -137,8 +139,8 @@ func (r *PlaceRequest) Validate() error {
 		if name := strings.TrimSpace(n.Name); name == "" || len(name) > maxFieldLength {
 			bad("nominee.name", "is required for a nominee, at most %d characters", maxFieldLength)
 		}
-		if n.Phone != "" && !phonePattern.MatchString(n.Phone) {
-			bad("nominee.phone", "is not a phone number")
+		if _, ok := NormalPhone(n.Phone); n.Phone != "" && !ok {
+			bad("nominee.phone", phoneDetail)
 		}
 	}
 	if r.Payment.Method == "" {
@@ -156,7 +158,23 @@ func (r *PlaceRequest) Validate() error {
 	return nil
 }
 
-// NewOrder builds the placed order from a validated request.
+// phoneDetail is what a field error says of a phone number that is not plausible.
+const phoneDetail = "must be an international number like +447700900001"
+
+// NormalPhone returns phone in the form Omni stores and sends it in: "+" and
+// 8 to 15 digits, the first not 0 (E.164-like), once spaces, hyphens, dots and
+// parentheses are removed ("+44 7700 900001" is "+447700900001"). ok is false
+// when phone is no such number; then it is returned as it is.
+func NormalPhone(phone string) (normal string, ok bool) {
+	normal = phoneSeparators.Replace(phone)
+	if !phonePattern.MatchString(normal) {
+		return phone, false
+	}
+	return normal, true
+}
+
+// NewOrder builds the placed order from a validated request. Phone numbers
+// are stored in their normal form (see NormalPhone).
 func (r *PlaceRequest) NewOrder(id, number string) Order {
 	channel := r.Channel
 	if channel == "" {
@@ -166,16 +184,24 @@ func (r *PlaceRequest) NewOrder(id, number string) Order {
 	for i, l := range r.Lines {
 		lines[i] = Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: l.UnitPrice}
 	}
+	customer := r.Customer
+	customer.Phone, _ = NormalPhone(customer.Phone)
+	nominee := r.Nominee
+	if nominee != nil {
+		n := *nominee // the request's own stays as it was sent
+		n.Phone, _ = NormalPhone(n.Phone)
+		nominee = &n
+	}
 	return Order{
 		ID:         id,
 		Number:     number,
 		Status:     StatusPlaced,
 		Channel:    channel,
-		Customer:   r.Customer,
+		Customer:   customer,
 		Currency:   r.Currency,
 		Fulfilment: r.Fulfilment,
 		Lines:      lines,
-		Pickup:     Pickup{StoreID: r.Fulfilment.StoreID, Nominee: r.Nominee},
+		Pickup:     Pickup{StoreID: r.Fulfilment.StoreID, Nominee: nominee},
 		Payments: []Payment{{
 			Method: strings.ToLower(r.Payment.Method), Reference: r.Payment.Reference, Authorized: r.Payment.Amount,
 		}},

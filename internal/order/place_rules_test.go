@@ -100,3 +100,71 @@ func TestErrorTypeRoundTrip(t *testing.T) {
 	_, _, ok = order.ParseType("SomeOtherError")
 	require.False(t, ok)
 }
+
+func TestPhoneNumbers(t *testing.T) {
+	tests := []struct {
+		phone string
+		want  string // "" means refused
+	}{
+		{"+447700900001", "+447700900001"},
+		{"+44 7700 900001", "+447700900001"},
+		{"+44 (7700) 900-001", "+447700900001"},
+		{"+1.415.555.0100", "+14155550100"},
+		{"+33612345678", "+33612345678"},
+		{"+12345678", "+12345678"},               // 8 digits
+		{"+123456789012345", "+123456789012345"}, // 15 digits
+		{"+1234567", ""},                         // 7 digits
+		{"+1234567890123456", ""},                // 16 digits
+		{"07700900001", ""},                      // national, no country code
+		{"447700900001", ""},                     // no +
+		{"+07700900001", ""},                     // country code starting with 0
+		{"+44 7700 900001 ext 2", ""},
+		{"+44_7700_900001", ""},
+		{"++447700900001", ""},
+		{"+", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.phone, func(t *testing.T) {
+			for _, field := range []string{"customer.phone", "nominee.phone"} {
+				r := validRequest()
+				r.Customer.Phone = "+447700900009"
+				r.Nominee = &order.Nominee{Name: "Charles Babbage"}
+				if field == "customer.phone" {
+					r.Customer.Phone = tc.phone
+				} else {
+					r.Nominee.Phone = tc.phone
+				}
+				err := r.Validate()
+				if tc.want == "" {
+					de, ok := order.AsError(err)
+					require.True(t, ok, "%s %q: got %v, want a validation error", field, tc.phone, err)
+					require.Equal(t, order.KindInvalid, de.Kind)
+					require.Equal(t, "validation", de.Code)
+					require.Equal(t, []order.FieldError{{Field: field,
+						Detail: "must be an international number like +447700900001"}}, de.Fields)
+					continue
+				}
+				require.NoError(t, err, "%s %q", field, tc.phone)
+				o := r.NewOrder("o-1", "100001")
+				if field == "customer.phone" {
+					require.Equal(t, tc.want, o.Customer.Phone, "stored in normal form")
+				} else {
+					require.Equal(t, tc.want, o.Pickup.Nominee.Phone, "stored in normal form")
+					require.Equal(t, tc.phone, r.Nominee.Phone, "the request is left as sent")
+				}
+			}
+		})
+	}
+}
+
+func TestPhoneIsReportedWithTheOtherFields(t *testing.T) {
+	r := validRequest()
+	r.Customer.Phone = "07700 900001"
+	r.Currency = "gbp"
+	de, ok := order.AsError(r.Validate())
+	require.True(t, ok)
+	require.Equal(t, []order.FieldError{
+		{Field: "customer.phone", Detail: "must be an international number like +447700900001"},
+		{Field: "currency", Detail: "must be an ISO 4217 code such as GBP"},
+	}, de.Fields)
+}

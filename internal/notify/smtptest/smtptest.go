@@ -1,7 +1,9 @@
 // Package smtptest is a minimal SMTP server for tests: it accepts every
 // message (EHLO/HELO, MAIL FROM, RCPT TO, DATA, RSET, NOOP, QUIT; no TLS, no
 // AUTH) on 127.0.0.1 and keeps what it received, decoded, for assertions.
-// It can be told to refuse the next messages, to test retries.
+// It can be told to refuse the next messages, a sender or a recipient, with
+// the reply of one's choice (451 try again later, 550 mailbox unavailable…),
+// to test retries and permanent failures.
 package smtptest
 
 import (
@@ -38,6 +40,9 @@ type Server struct {
 	mu      sync.Mutex
 	msgs    []Message
 	refuse  int
+	refusal string            // the reply to a refused message
+	senders string            // the reply to every MAIL FROM, when set
+	rcpts   map[string]string // address → the reply to its RCPT TO
 	conns   map[net.Conn]bool
 	arrived chan struct{} // closed and replaced whenever a message arrives
 	wg      sync.WaitGroup
@@ -50,7 +55,8 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
-	s := &Server{Addr: ln.Addr().String(), ln: ln, arrived: make(chan struct{}), conns: map[net.Conn]bool{}}
+	s := &Server{Addr: ln.Addr().String(), ln: ln, arrived: make(chan struct{}), conns: map[net.Conn]bool{},
+		rcpts: map[string]string{}}
 	s.wg.Add(1)
 	go s.serve()
 	t.Cleanup(s.Close)
@@ -69,10 +75,44 @@ func (s *Server) Close() {
 }
 
 // RefuseNext makes the server refuse the next n messages (451 after DATA).
-func (s *Server) RefuseNext(n int) {
+func (s *Server) RefuseNext(n int) { s.RefuseNextWith(n, "451 try again later") }
+
+// RefuseNextWith makes the server refuse the next n messages with reply
+// after DATA, e.g. "554 5.7.1 message rejected as spam".
+func (s *Server) RefuseNextWith(n int, reply string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refuse = n
+	s.refuse, s.refusal = n, reply
+}
+
+// RejectRecipient makes the server answer RCPT TO for address with reply,
+// e.g. "550 5.1.1 mailbox unavailable"; "" accepts it again.
+func (s *Server) RejectRecipient(address, reply string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if reply == "" {
+		delete(s.rcpts, address)
+		return
+	}
+	s.rcpts[address] = reply
+}
+
+// RejectSender makes the server answer every MAIL FROM with reply, e.g.
+// "553 5.7.1 sender not allowed"; "" accepts senders again.
+func (s *Server) RejectSender(reply string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.senders = reply
+}
+
+// rejection is the configured reply to a command, "" when it is accepted.
+func (s *Server) rejection(verb, address string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if verb == "MAIL" {
+		return s.senders
+	}
+	return s.rcpts[address]
 }
 
 // Messages returns the messages accepted so far.
@@ -148,9 +188,17 @@ func (s *Server) session(c *textproto.Conn) {
 		case "HELO":
 			_ = reply("250 smtptest")
 		case "MAIL":
+			if r := s.rejection("MAIL", address(arg)); r != "" {
+				_ = reply("%s", r)
+				continue
+			}
 			from, to = address(arg), nil
 			_ = reply("250 OK")
 		case "RCPT":
+			if r := s.rejection("RCPT", address(arg)); r != "" {
+				_ = reply("%s", r)
+				continue
+			}
 			to = append(to, address(arg))
 			_ = reply("250 OK")
 		case "DATA":
@@ -163,10 +211,10 @@ func (s *Server) session(c *textproto.Conn) {
 			if err != nil {
 				return
 			}
-			if s.accept(from, to, raw) {
+			if refusal, ok := s.accept(from, to, raw); ok {
 				_ = reply("250 OK queued")
 			} else {
-				_ = reply("451 try again later")
+				_ = reply("%s", refusal)
 			}
 			from, to = "", nil
 		case "RSET":
@@ -183,12 +231,13 @@ func (s *Server) session(c *textproto.Conn) {
 	}
 }
 
-func (s *Server) accept(from string, to []string, raw []byte) bool {
+// accept keeps the message, or reports the reply that refuses it.
+func (s *Server) accept(from string, to []string, raw []byte) (refusal string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refuse > 0 {
 		s.refuse--
-		return false
+		return s.refusal, false
 	}
 	m := Message{From: from, To: to, Raw: raw}
 	if msg, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
@@ -204,7 +253,7 @@ func (s *Server) accept(from string, to []string, raw []byte) bool {
 	s.msgs = append(s.msgs, m)
 	close(s.arrived)
 	s.arrived = make(chan struct{})
-	return true
+	return "", true
 }
 
 // address takes the address out of "FROM:<a@b>" or "TO:<a@b> PARAM=x".
