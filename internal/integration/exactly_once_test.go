@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,32 +11,6 @@ import (
 
 	"github.com/omni-retail/omni/internal/app"
 )
-
-// putPrice puts a SKU on the built-in price list (admin).
-func (c *api) putPrice(sku, currency string, unitPrice int64) {
-	c.t.Helper()
-	r := c.do(http.MethodPut, "/v1/prices/"+sku, map[string]any{"currency": currency, "unit_price": unitPrice},
-		"Authorization", "Bearer "+adminKey)
-	require.Equal(c.t, http.StatusOK, r.Status, "put price: %s", r.Body)
-}
-
-// timeline is the order's events as the read model has them.
-type timelineEvent struct {
-	Seq  int64          `json:"seq"`
-	Type string         `json:"type"`
-	Data map[string]any `json:"data"`
-}
-
-func (c *api) timeline(id string) []timelineEvent {
-	c.t.Helper()
-	r := c.do(http.MethodGet, "/v1/orders/"+id+"/events", nil)
-	require.Equal(c.t, http.StatusOK, r.Status, "events: %s", r.Body)
-	var body struct {
-		Events []timelineEvent `json:"events"`
-	}
-	require.NoError(c.t, json.Unmarshal(r.Body, &body))
-	return body.Events
-}
 
 // notificationBlocker makes every insert into the notifications ledger wait
 // on an advisory lock the test holds: a notification's local activity, which
@@ -250,7 +223,7 @@ func TestExchangePricesFromThePriceList(t *testing.T) {
 	c.setStock(store, a, 5)
 	c.setStock(manchester, tv, 5)
 	c.setStock(manchester, sock, 5)
-	c.putPrice(sock, "GBP", 300)
+	c.setPrice(sock, "GBP", 300)
 	id := c.place(orderBody("", store, line(a, 2, 1000)))
 	c.waitStatus(id, "awaiting_pick")
 	c.pickOK(store, id, qty(a, 2))
@@ -259,7 +232,7 @@ func TestExchangePricesFromThePriceList(t *testing.T) {
 	r := c.exchangeLines(manchester, id, map[string]any{"return_lines": []any{ret(a, 1, "resellable")},
 		"new_lines": []any{map[string]any{"sku": tv, "quantity": 1, "unit_price": 1}}})
 	require.Equal(t, "no_price", problem(t, r, http.StatusConflict), "a television not on the price list")
-	c.putPrice(tv, "GBP", 49900)
+	c.setPrice(tv, "GBP", 49900)
 	r = c.exchangeLines(manchester, id, map[string]any{"return_lines": []any{ret(a, 1, "resellable")},
 		"new_lines": []any{map[string]any{"sku": tv, "quantity": 1, "unit_price": 1}}})
 	require.Equal(t, "price_mismatch", problem(t, r, http.StatusUnprocessableEntity), "a television at 1p")

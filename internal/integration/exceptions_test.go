@@ -19,6 +19,7 @@ const (
 
 // timeline is an order's events with their data.
 type timeline []struct {
+	Seq     int64          `json:"seq"`
 	Type    string         `json:"type"`
 	Channel string         `json:"channel"`
 	Actor   string         `json:"actor"`
