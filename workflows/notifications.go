@@ -47,7 +47,21 @@ func (r *orderRun) notify(ctx workflow.Context, template string, data map[string
 		r.queue(ctx, n)
 		return nil
 	}
-	return r.exec(ctx, a.Notify, n, nil)
+	// Orders started before the outbox send from the handler; a message the
+	// provider refuses for good must not fail the handler (it used to be
+	// retried for ever).
+	err := r.exec(ctx, a.Notify, n, nil)
+	if permanentNotifyFailure(err) {
+		workflow.GetLogger(ctx).Error("notification refused for good", "key", n.Key, "error", err)
+		return nil
+	}
+	return err
+}
+
+// permanentNotifyFailure reports a notification the provider will never take.
+func permanentNotifyFailure(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
 }
 
 // notifyOnce tries a notification once: the workflow itself retries, so
@@ -84,12 +98,11 @@ func (r *orderRun) sendNotifications(ctx workflow.Context) {
 			r.sending = true
 			err := workflow.ExecuteLocalActivity(ctx, a.Notify, n.Notification).Get(ctx, nil)
 			r.sending = false
-			var appErr *temporal.ApplicationError
 			switch {
 			case err == nil:
 				r.dropNotice()
 				continue
-			case errors.As(err, &appErr) && appErr.NonRetryable():
+			case permanentNotifyFailure(err):
 				// The provider will never take it (no address, a number it refuses).
 				workflow.GetLogger(ctx).Error("notification refused for good", "key", n.Key, "error", err)
 				r.notificationFailed(ctx, n, r.notifyAttempt+1, err, 0, "permanent")

@@ -169,7 +169,12 @@ func ReturnWorkflow(ctx workflow.Context, in ReturnInput) (ReturnResult, error) 
 	if in.Notify.Key == "" {
 		return ReturnResult{}, nil // the order's outbox tells the customer
 	}
-	return ReturnResult{}, run(a.Notify, in.Notify)
+	// Returns started before the outbox tell the customer as their last step;
+	// a message refused for good ends the return all the same.
+	if err := run(a.Notify, in.Notify); err != nil && !permanentNotifyFailure(err) {
+		return ReturnResult{}, err
+	}
+	return ReturnResult{}, nil
 }
 
 // byCondition splits returned lines into resellable and damaged quantities.

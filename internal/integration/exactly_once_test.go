@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -58,10 +60,17 @@ func TestCrashBetweenHandoverStepsAndItsAnswer(t *testing.T) {
 	c.waitNotified(cc, id, "ready")
 
 	blocker := cc.blockNotifications()
-	answered := make(chan response, 1)
+	answered := make(chan struct{})
 	go func() {
-		answered <- c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect",
-			map[string]any{"pickup_code": code}, "Idempotency-Key", "pos-handover-1")
+		defer close(answered)
+		body, _ := json.Marshal(map[string]any{"pickup_code": code})
+		req, _ := http.NewRequest(http.MethodPost, c.base+"/v1/stores/"+store+"/orders/"+id+"/collect", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+allStoresKey)
+		req.Header.Set("Idempotency-Key", "pos-handover-1")
+		if resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req); err == nil {
+			resp.Body.Close() // the process dies before it answers: this is not expected
+		}
 	}()
 	blocker.waitBlocked()
 	// The handover's steps have run; its answer has not been sent.

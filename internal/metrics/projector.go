@@ -11,7 +11,7 @@ import (
 type ProjectionStore interface {
 	// Project writes an order snapshot and its new timeline events. It
 	// reports the status the order had before, and whether the snapshot was
-	// applied: a snapshot not newer than the stored one changes nothing.
+	// applied: a snapshot older than the stored one changes nothing.
 	Project(ctx context.Context, o order.Order, events []order.Event, seq int64) (previous order.Status, applied bool, err error)
 }
 
