@@ -395,8 +395,12 @@ async function main() {
       await console_.locator('#reject-error', { hasText: 'Give a reason for rejecting the order.' }).waitFor();
       assert.equal(await console_.getByLabel('Reason', { exact: true }).getAttribute('aria-invalid'), 'true');
       await console_.getByLabel('Reason', { exact: true }).fill('Items damaged');
+      // The console reads the order again on its new events, and this store may no longer see it (404).
+      const reread = console_.waitForResponse((r) => new URL(r.url()).pathname === `/v1/orders/${R.id}` && r.status() === 404);
       await console_.getByRole('button', { name: 'Reject order' }).click();
       await console_.locator('#flash', { hasText: `Rejected: the order has moved to Manchester Arndale (${R.to}).` }).waitFor();
+      await reread;
+      // The notice that names the new store stays.
       await console_.locator('.notice', { hasText: `for collection at ${R.to}: it can only be picked and handed over there` }).waitFor();
       assert.equal(await console_.getByRole('button', { name: 'Confirm pick' }).count(), 0, 'no pick form for another store');
       await console_.locator('#timeline li[data-type="rejected"], #timeline li[data-type="reassigned"]').first().waitFor();

@@ -372,6 +372,8 @@ async function refresh(me) {
     if (current === me) setOrder(o);
   } catch (err) {
     if (current !== me || !err || err.status !== 404) return; // the stream goes on; the next event reads again
+    // This console moved it (a reject): the notice already names the store it went to.
+    if (me.order && me.order.fulfilment.store_id !== session.store) return;
     // The order is no longer this store's business (it moved to another store): say so.
     const box = h('div', { class: 'error', role: 'alert' },
       'This order is no longer at this store: it has moved, so it can no longer be changed here.');
