@@ -19,38 +19,54 @@ type cancelBody struct {
 
 func (s *Server) cancelOrder(c echo.Context) error {
 	var body cancelBody
-	if c.Request().ContentLength != 0 {
-		if err := decode(c, &body); err != nil {
-			return err
-		}
-	}
-	if len(body.Reason) > workflows.MaxReasonLength {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the cancellation is not valid",
-			Fields: []order.FieldError{{Field: "reason", Detail: "at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
-	}
-	id, a := c.Param("id"), accessOf(c)
-	p := principal(c)
-	if p.Role == auth.RoleCustomer && a.Status != order.StatusPlaced && a.Status != order.StatusAwaitingPick {
-		return order.Errorf(order.KindConflict, "too_late_to_cancel",
-			"the order is %s: the store has picked it; ask the contact centre or refuse it at the counter", a.Status)
-	}
-	req := workflows.CancelRequest{Actor: actorFor(c, p), Reason: body.Reason}
-	return s.updateFor(c, id, a, workflows.UpdateCancel, req)
+	id, a, p := c.Param("id"), accessOf(c), principal(c)
+	return s.mutate(c, mutation{action: workflows.UpdateCancel, orderID: id, body: &body,
+		read: func() error {
+			if c.Request().ContentLength != 0 {
+				if err := decode(c, &body); err != nil {
+					return err
+				}
+			}
+			if len(body.Reason) > workflows.MaxReasonLength {
+				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the cancellation is not valid",
+					Fields: []order.FieldError{{Field: "reason", Detail: "at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
+			}
+			return nil
+		},
+		check: func() error {
+			if p.Role == auth.RoleCustomer && a.Status != order.StatusPlaced && a.Status != order.StatusAwaitingPick {
+				return order.Errorf(order.KindConflict, "too_late_to_cancel",
+					"the order is %s: the store has picked it; ask the contact centre or refuse it at the counter", a.Status)
+			}
+			return nil
+		},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.CancelRequest{Actor: actorFor(c, p), Reason: body.Reason}
+			return s.updateFor(c, id, updateID, a, workflows.UpdateCancel, req)
+		},
+	})
 }
 
 func (s *Server) extendPickup(c echo.Context) error {
 	id, a := c.Param("id"), accessOf(c)
-	req := workflows.ExtendPickupRequest{Actor: actorFor(c, principal(c))}
-	return s.updateFor(c, id, a, workflows.UpdateExtendPickup, req)
+	return s.mutate(c, mutation{action: workflows.UpdateExtendPickup, orderID: id, body: &struct{}{},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.ExtendPickupRequest{Actor: actorFor(c, principal(c))}
+			return s.updateFor(c, id, updateID, a, workflows.UpdateExtendPickup, req)
+		},
+	})
 }
 
 // updateFor runs an Update and answers with the order as the caller may see it.
-func (s *Server) updateFor(c echo.Context, orderID string, a postgres.OrderAccess, name string, arg any) error {
-	o, err := s.runUpdate(c, orderID, name, arg)
+func (s *Server) updateFor(c echo.Context, orderID, updateID string, a postgres.OrderAccess, name string, arg any) (int, any, error) {
+	o, err := s.runUpdate(c, orderID, updateID, name, arg)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	return s.respondOrder(c, http.StatusOK, orderID, o, a)
+	if !seesPickupCode(principal(c), orderID, a) {
+		o = o.WithoutPickupCode()
+	}
+	return http.StatusOK, o, nil
 }
 
 // roleChannels are the channels each role acts through; the first is the default.
@@ -64,10 +80,12 @@ var roleChannels = map[auth.Role][]string{
 
 // actorFor says who acts, for the timeline: the channel from the Omni-Channel
 // header when the caller's role acts through it (else the role's usual one),
-// and the person from Omni-Actor (else the client's name).
+// and the person from Omni-Actor (else the client's name); and, for the
+// workflow's own role rules, the caller's role.
 func actorFor(c echo.Context, p auth.Principal) workflows.Actor {
 	channels := roleChannels[p.Role]
-	a := workflows.Actor{Channel: c.Request().Header.Get("Omni-Channel"), Actor: c.Request().Header.Get("Omni-Actor")}
+	a := workflows.Actor{Channel: c.Request().Header.Get("Omni-Channel"), Actor: c.Request().Header.Get("Omni-Actor"),
+		Role: string(p.Role)}
 	if !slices.Contains(channels, a.Channel) {
 		a.Channel = channels[0]
 	}

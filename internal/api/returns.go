@@ -27,36 +27,67 @@ type exchangeBody struct {
 
 // takeBack records a return in any store: resellable goods are restocked
 // there, damaged ones written off, and the paid amount refunded.
+// A retry with the same Idempotency-Key gets the same return and refund.
 func (s *Server) takeBack(c echo.Context) error {
 	var body returnBody
-	if err := decode(c, &body); err != nil {
-		return err
-	}
-	fields := checkReturnLines("lines", body.Lines)
-	if len(fields) > 0 {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the return is not valid", Fields: fields}
-	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	req := workflows.ReturnRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: body.Lines}
-	var res workflows.TakeBackResult
-	if err := s.runUpdateInto(c, id, workflows.UpdateReturn, req, &res); err != nil {
-		return err
-	}
-	o := res.Order
-	i := slices.IndexFunc(o.Returns, func(r order.Return) bool { return r.ID == res.ID })
-	if i < 0 {
-		return fmt.Errorf("return %s of order %s is not on the order", res.ID, id)
-	}
-	return c.JSON(http.StatusCreated, map[string]any{"return": o.Returns[i], "order": o.WithoutPickupCode()})
+	return s.mutate(c, mutation{action: workflows.UpdateReturn, keyRequired: true, orderID: id, storeID: storeID, body: &body,
+		read: func() error {
+			if err := decode(c, &body); err != nil {
+				return err
+			}
+			if fields := checkReturnLines("lines", body.Lines); len(fields) > 0 {
+				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the return is not valid", Fields: fields}
+			}
+			return nil
+		},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.ReturnRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: body.Lines}
+			var res workflows.TakeBackResult
+			if err := s.runUpdateInto(c, id, updateID, workflows.UpdateReturn, req, &res); err != nil {
+				return 0, nil, err
+			}
+			o := res.Order
+			i := slices.IndexFunc(o.Returns, func(r order.Return) bool { return r.ID == res.ID })
+			if i < 0 {
+				return 0, nil, fmt.Errorf("return %s of order %s is not on the order", res.ID, id)
+			}
+			return http.StatusCreated, map[string]any{"return": o.Returns[i], "order": o.WithoutPickupCode()}, nil
+		},
+	})
 }
 
 // exchange returns lines and sells new items from the store's stock in one go;
 // the answer says the difference paid or refunded.
 func (s *Server) exchange(c echo.Context) error {
 	var body exchangeBody
-	if err := decode(c, &body); err != nil {
-		return err
-	}
+	storeID, id := c.Param("store_id"), c.Param("id")
+	return s.mutate(c, mutation{action: workflows.UpdateExchange, keyRequired: true, orderID: id, storeID: storeID, body: &body,
+		read: func() error {
+			if err := decode(c, &body); err != nil {
+				return err
+			}
+			return checkExchange(body)
+		},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.ExchangeRequest{Actor: actorFor(c, principal(c)), StoreID: storeID,
+				ReturnLines: body.ReturnLines, NewLines: body.NewLines, Tender: body.Tender}
+			var res workflows.TakeBackResult
+			if err := s.runUpdateInto(c, id, updateID, workflows.UpdateExchange, req, &res); err != nil {
+				return 0, nil, err
+			}
+			o := res.Order
+			i := slices.IndexFunc(o.Exchanges, func(x order.Exchange) bool { return x.ID == res.ID })
+			if i < 0 {
+				return 0, nil, fmt.Errorf("exchange %s of order %s is not on the order", res.ID, id)
+			}
+			return http.StatusCreated, map[string]any{"exchange": o.Exchanges[i], "order": o.WithoutPickupCode()}, nil
+		},
+	})
+}
+
+// checkExchange checks the shape of an exchange.
+func checkExchange(body exchangeBody) error {
 	fields := checkReturnLines("return_lines", body.ReturnLines)
 	if len(body.NewLines) == 0 || len(body.NewLines) > order.MaxLines {
 		fields = append(fields, order.FieldError{Field: "new_lines", Detail: fmt.Sprintf("1 to %d new items", order.MaxLines)})
@@ -79,19 +110,7 @@ func (s *Server) exchange(c echo.Context) error {
 	if len(fields) > 0 {
 		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the exchange is not valid", Fields: fields}
 	}
-	storeID, id := c.Param("store_id"), c.Param("id")
-	req := workflows.ExchangeRequest{Actor: actorFor(c, principal(c)), StoreID: storeID,
-		ReturnLines: body.ReturnLines, NewLines: body.NewLines, Tender: body.Tender}
-	var res workflows.TakeBackResult
-	if err := s.runUpdateInto(c, id, workflows.UpdateExchange, req, &res); err != nil {
-		return err
-	}
-	o := res.Order
-	i := slices.IndexFunc(o.Exchanges, func(x order.Exchange) bool { return x.ID == res.ID })
-	if i < 0 {
-		return fmt.Errorf("exchange %s of order %s is not on the order", res.ID, id)
-	}
-	return c.JSON(http.StatusCreated, map[string]any{"exchange": o.Exchanges[i], "order": o.WithoutPickupCode()})
+	return nil
 }
 
 // checkReturnLines checks the shape of lines brought back.
@@ -115,8 +134,13 @@ func checkReturnLines(field string, lines []order.ReturnLine) []order.FieldError
 
 // checkReturnable answers from the read model what needs no workflow: an
 // unknown store or order, an order nothing of which was handed over, and a
-// closed return window.
+// closed return window. A retry of a return or exchange already answered or
+// sent to the workflow (the same caller's Idempotency-Key) is let through to
+// get its first answer, even after that return closed the order.
 func (s *Server) checkReturnable(c echo.Context, storeID, orderID string) error {
+	if again, err := s.answeredBefore(c, orderID); err != nil || again {
+		return err
+	}
 	ctx := c.Request().Context()
 	if ok, err := s.db.StoreExists(ctx, storeID); err != nil {
 		return err

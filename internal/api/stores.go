@@ -51,19 +51,23 @@ type pickBody struct {
 
 func (s *Server) pick(c echo.Context) error {
 	var body pickBody
-	if err := decode(c, &body); err != nil {
-		return err
-	}
-	if body.Lines == nil {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the pick report is not valid",
-			Fields: []order.FieldError{{Field: "lines", Detail: "is required: the quantity found of each line"}}}
-	}
-	if err := checkLines("lines", *body.Lines, 0); err != nil {
-		return err
-	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	req := workflows.PickRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: *body.Lines}
-	return s.update(c, id, workflows.UpdatePick, req)
+	return s.mutate(c, mutation{action: workflows.UpdatePick, orderID: id, storeID: storeID, body: &body,
+		read: func() error {
+			if err := decode(c, &body); err != nil {
+				return err
+			}
+			if body.Lines == nil {
+				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the pick report is not valid",
+					Fields: []order.FieldError{{Field: "lines", Detail: "is required: the quantity found of each line"}}}
+			}
+			return checkLines("lines", *body.Lines, 0)
+		},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.PickRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: *body.Lines}
+			return s.storeUpdate(c, id, updateID, workflows.UpdatePick, req)
+		},
+	})
 }
 
 // collectBody is the body of a handover.
@@ -76,34 +80,47 @@ type collectBody struct {
 
 func (s *Server) collect(c echo.Context) error {
 	var body collectBody
-	if err := decode(c, &body); err != nil {
-		return err
-	}
-	if body.PickupCode == "" {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the handover is not valid",
-			Fields: []order.FieldError{{Field: "pickup_code", Detail: "is required"}}}
-	}
-	if err := checkLines("lines", body.Lines, 1); err != nil {
-		return err
-	}
-	if err := checkRefused(body.Refused); err != nil {
-		return err
-	}
 	storeID, id := c.Param("store_id"), c.Param("id")
 	ctx := c.Request().Context()
-	until, err := s.db.PickupCodeLockedUntil(ctx, id, PickupCodeAttempts, PickupCodeLockout)
-	if err != nil {
-		return err
-	}
-	if wait := time.Until(until); wait > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		return &badRequest{code: "pickup_code_locked", status: http.StatusTooManyRequests,
-			detail: "too many wrong pickup codes for this order; handover is refused until " + until.UTC().Format(time.RFC3339)}
-	}
-	actor := actorFor(c, principal(c))
-	req := workflows.CollectRequest{Actor: actor, StoreID: storeID, PickupCode: body.PickupCode,
-		Lines: body.Lines, CollectedBy: body.CollectedBy, Refused: body.Refused}
-	err = s.update(c, id, workflows.UpdateCollect, req)
+	return s.mutate(c, mutation{action: workflows.UpdateCollect, keyRequired: true, orderID: id, storeID: storeID, body: &body,
+		read: func() error {
+			if err := decode(c, &body); err != nil {
+				return err
+			}
+			if body.PickupCode == "" {
+				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the handover is not valid",
+					Fields: []order.FieldError{{Field: "pickup_code", Detail: "is required"}}}
+			}
+			if err := checkLines("lines", body.Lines, 1); err != nil {
+				return err
+			}
+			return checkRefused(body.Refused)
+		},
+		check: func() error {
+			until, err := s.db.PickupCodeLockedUntil(ctx, id, PickupCodeAttempts, PickupCodeLockout)
+			if err != nil {
+				return err
+			}
+			if wait := time.Until(until); wait > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				return &badRequest{code: "pickup_code_locked", status: http.StatusTooManyRequests,
+					detail: "too many wrong pickup codes for this order; handover is refused until " + until.UTC().Format(time.RFC3339)}
+			}
+			return nil
+		},
+		run: func(updateID string) (int, any, error) {
+			return s.handOver(c, id, updateID, workflows.CollectRequest{Actor: actorFor(c, principal(c)), StoreID: storeID,
+				PickupCode: body.PickupCode, Lines: body.Lines, CollectedBy: body.CollectedBy, Refused: body.Refused})
+		},
+	})
+}
+
+// handOver runs a handover Update and counts a wrong pickup code towards the
+// order's lockout.
+func (s *Server) handOver(c echo.Context, id, updateID string, req workflows.CollectRequest) (int, any, error) {
+	ctx := c.Request().Context()
+	actor, storeID := req.Actor, req.StoreID
+	status, o, err := s.storeUpdate(c, id, updateID, workflows.UpdateCollect, req)
 	if de, ok := order.AsError(asDomain(err)); ok && de.Code == "wrong_pickup_code" {
 		n, recErr := s.db.RecordPickupCodeFailure(ctx, id, storeID, PickupCodeLockout)
 		if recErr != nil {
@@ -116,7 +133,7 @@ func (s *Server) collect(c echo.Context) error {
 			}
 		}
 	}
-	return err
+	return status, o, err
 }
 
 // checkRefused checks the lines refused at a handover.
@@ -142,16 +159,23 @@ type rejectBody struct {
 // to the next store with stock, or rejects it when there is none.
 func (s *Server) reject(c echo.Context) error {
 	var body rejectBody
-	if err := decode(c, &body); err != nil {
-		return err
-	}
-	if body.Reason == "" || len(body.Reason) > workflows.MaxReasonLength {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the rejection is not valid",
-			Fields: []order.FieldError{{Field: "reason", Detail: "is required, at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
-	}
 	storeID, id := c.Param("store_id"), c.Param("id")
-	req := workflows.RejectRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Reason: body.Reason}
-	return s.update(c, id, workflows.UpdateReject, req)
+	return s.mutate(c, mutation{action: workflows.UpdateReject, orderID: id, storeID: storeID, body: &body,
+		read: func() error {
+			if err := decode(c, &body); err != nil {
+				return err
+			}
+			if body.Reason == "" || len(body.Reason) > workflows.MaxReasonLength {
+				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the rejection is not valid",
+					Fields: []order.FieldError{{Field: "reason", Detail: "is required, at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
+			}
+			return nil
+		},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.RejectRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Reason: body.Reason}
+			return s.storeUpdate(c, id, updateID, workflows.UpdateReject, req)
+		},
+	})
 }
 
 // Pickup-code guessing limits: PickupCodeAttempts wrong codes within
@@ -205,8 +229,14 @@ func lineFields(at, sku string, qty, minQty int64) []order.FieldError {
 }
 
 // checkOrderStore answers from the read model, before Temporal is asked:
-// unknown orders are 404 and another store's orders are 409.
+// unknown orders are 404 and another store's orders are 409. A retry of a
+// request already answered or sent to the workflow (the same caller's
+// Idempotency-Key) is let through to get its first answer, even when that
+// request moved the order to another store.
 func (s *Server) checkOrderStore(c echo.Context, storeID, orderID string) error {
+	if again, err := s.answeredBefore(c, orderID); err != nil || again {
+		return err
+	}
 	a, err := s.db.Access(c.Request().Context(), orderID)
 	if err != nil {
 		return err
@@ -221,30 +251,33 @@ func (s *Server) checkOrderStore(c echo.Context, storeID, orderID string) error 
 	return nil
 }
 
-// update runs an Update on the order's workflow and answers with the order as
-// the store may see it (without the pickup code).
-func (s *Server) update(c echo.Context, orderID, name string, arg any) error {
-	o, err := s.runUpdate(c, orderID, name, arg)
+// storeUpdate runs an Update on the order's workflow and answers with the
+// order as the store may see it (without the pickup code).
+func (s *Server) storeUpdate(c echo.Context, orderID, updateID, name string, arg any) (int, any, error) {
+	o, err := s.runUpdate(c, orderID, updateID, name, arg)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	return c.JSON(http.StatusOK, o.WithoutPickupCode())
+	return http.StatusOK, o.WithoutPickupCode(), nil
 }
 
 // runUpdate runs an Update on the order's workflow and waits for its result,
 // which the workflow returns only after the projection is written.
-func (s *Server) runUpdate(c echo.Context, orderID, name string, arg any) (order.Order, error) {
+func (s *Server) runUpdate(c echo.Context, orderID, updateID, name string, arg any) (order.Order, error) {
 	var o order.Order
-	err := s.runUpdateInto(c, orderID, name, arg, &o)
+	err := s.runUpdateInto(c, orderID, updateID, name, arg, &o)
 	return o, err
 }
 
-// runUpdateInto runs an Update and decodes its result into out.
-func (s *Server) runUpdateInto(c echo.Context, orderID, name string, arg, out any) error {
+// runUpdateInto runs an Update under updateID and decodes its result into
+// out. Temporal runs an Update ID once per workflow run: a second call with it
+// (a retry after a timeout) waits for the first Update and gets its outcome.
+func (s *Server) runUpdateInto(c echo.Context, orderID, updateID, name string, arg, out any) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.timeout)
 	defer cancel()
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(orderID),
+		UpdateID:     updateID,
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -63,6 +63,14 @@ func (c *api) do(method, path string, body any, headers ...string) response {
 	} else if req.Header.Get("Authorization") == "none" {
 		req.Header.Del("Authorization")
 	}
+	// Handovers, returns and exchanges require an Idempotency-Key: each test
+	// request is its own action unless it names a key ("none" sends none).
+	switch k := req.Header.Get("Idempotency-Key"); {
+	case k == "none":
+		req.Header.Del("Idempotency-Key")
+	case k == "" && method == http.MethodPost && keyRequired(path):
+		req.Header.Set("Idempotency-Key", unique("key"))
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)
 	defer resp.Body.Close()
@@ -100,6 +108,13 @@ func credentialFor(method, path string, h http.Header) string {
 		return supportKey
 	}
 	return checkoutKey
+}
+
+// keyRequired reports whether a POST to path must carry an Idempotency-Key.
+func keyRequired(path string) bool {
+	path, _, _ = strings.Cut(path, "?")
+	return strings.HasPrefix(path, "/v1/stores/") && (strings.HasSuffix(path, "/collect") ||
+		strings.HasSuffix(path, "/returns") || strings.HasSuffix(path, "/exchanges"))
 }
 
 var seq atomic.Int64

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -22,10 +23,20 @@ var migrations embed.FS
 // DB is Omni's PostgreSQL store. One per process, built in cmd and passed down.
 type DB struct {
 	pool *pgxpool.Pool
+	log  *slog.Logger
 }
 
-// New wraps an open pool.
-func New(pool *pgxpool.Pool) *DB { return &DB{pool: pool} }
+// New wraps an open pool. It logs to slog.Default until SetLogger is called.
+func New(pool *pgxpool.Pool) *DB { return &DB{pool: pool, log: slog.Default()} }
+
+// SetLogger gives the store the process logger, for what it must say loudly
+// (a step key reused with a different effect). Call it before the store is
+// used; a nil logger keeps the current one.
+func (db *DB) SetLogger(l *slog.Logger) {
+	if l != nil {
+		db.log = l
+	}
+}
 
 // Pool is the underlying pool, for health checks and tests.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }

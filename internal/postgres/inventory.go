@@ -1,22 +1,95 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/omni-retail/omni/internal/order"
 )
 
-// claimStep records a step's idempotency key inside tx. It reports false when
-// the step has already been done (its key is present), so the caller does nothing.
-func claimStep(ctx context.Context, tx pgx.Tx, key string) (bool, error) {
-	tag, err := tx.Exec(ctx, "insert into activity_steps (key) values ($1) on conflict do nothing", key)
+// stepFingerprint is what a stock step does, as recorded beside its key in
+// activity_steps: the kind of step, the order, the store, the lines sorted by
+// SKU and, for a write-off, its reason. Nil lines ("everything the order
+// holds") are null, which is not the empty list.
+type stepFingerprint struct {
+	Step    string          `json:"step"`
+	OrderID string          `json:"order_id"`
+	StoreID string          `json:"store_id"`
+	Lines   []order.LineQty `json:"lines"`
+	Reason  string          `json:"reason,omitempty"`
+}
+
+func fingerprint(step, orderID, storeID string, lines []order.LineQty) stepFingerprint {
+	sorted := slices.Clone(lines) // nil stays nil
+	slices.SortFunc(sorted, func(a, b order.LineQty) int {
+		if c := strings.Compare(a.SKU, b.SKU); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Quantity, b.Quantity)
+	})
+	return stepFingerprint{Step: step, OrderID: orderID, StoreID: storeID, Lines: sorted}
+}
+
+func (f stepFingerprint) String() string {
+	b, _ := json.Marshal(f) // plain strings and numbers: cannot fail
+	return string(b)
+}
+
+// claimStep records a step's idempotency key and fingerprint inside tx. It
+// reports false when the step has already been done (its key is present with
+// the same fingerprint, or with none: a step recorded before fingerprints),
+// so the caller does nothing. A key present with another fingerprint is a
+// different step under the same key: it is refused as step_key_mismatch and
+// logged, never skipped.
+func (db *DB) claimStep(ctx context.Context, tx pgx.Tx, key string, fp stepFingerprint) (bool, error) {
+	want := fp.String()
+	tag, err := tx.Exec(ctx, "insert into activity_steps (key, fingerprint) values ($1, $2) on conflict (key) do nothing", key, want)
 	if err != nil {
 		return false, err
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	// A separate statement: it sees the row the insert waited for, should a
+	// concurrent claim have committed meanwhile.
+	var got *string
+	if err := tx.QueryRow(ctx, "select fingerprint from activity_steps where key = $1", key).Scan(&got); err != nil {
+		return false, err
+	}
+	if got == nil || *got == want {
+		return false, nil
+	}
+	return false, db.stepKeyMismatch(ctx, key, *got, want)
+}
+
+// stepKeyMismatch logs and returns the refusal of a step key already used for
+// another effect: a bug in whoever makes the keys, or a workflow that changed
+// what a step does. Either way nobody must believe the step was done.
+func (db *DB) stepKeyMismatch(ctx context.Context, key, recorded, requested string) error {
+	db.log.ErrorContext(ctx, "step key reused with a different effect; refused", "code", "step_key_mismatch",
+		"key", key, "recorded", recorded, "requested", requested)
+	return order.Errorf(order.KindConflict, "step_key_mismatch",
+		"step key %q was already used for a different effect (recorded %s, requested %s)",
+		key, clip(recorded), clip(requested))
+}
+
+// clip shortens what an error detail quotes; the log line has it whole.
+func clip(s string) string {
+	const max = 300
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func splitLines(lines []order.LineQty) ([]string, []int64) {
@@ -42,12 +115,15 @@ func splitLines(lines []order.LineQty) ([]string, []int64) {
 // nothing: when any SKU lacks available stock nothing is held and the short
 // SKUs are returned. Rows are locked in SKU order so concurrent orders cannot
 // deadlock, and the check constraint (reserved <= on_hand) backs the rule that
-// available stock never goes below zero. Idempotent on key.
+// available stock never goes below zero. Idempotent on key: a retry does
+// nothing, the key with other lines, order or store is refused
+// (step_key_mismatch). A short reservation records nothing, so a retry checks
+// the stock again.
 func (db *DB) Reserve(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) ([]string, error) {
 	skus, qtys := splitLines(lines)
 	var short []string
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		fresh, err := claimStep(ctx, tx, key)
+		fresh, err := db.claimStep(ctx, tx, key, fingerprint("reserve", orderID, storeID, lines))
 		if err != nil || !fresh {
 			return err
 		}
@@ -90,20 +166,25 @@ func (shortError) Error() string { return "insufficient stock" }
 var errShort error = shortError{}
 
 // Release gives back held stock of the order at the store: the given lines, or
-// everything still held when lines is nil. Idempotent on key.
+// everything still held when lines is nil. Idempotent on key; the key with
+// another effect is refused (step_key_mismatch).
 func (db *DB) Release(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error {
 	return db.settle(ctx, key, orderID, storeID, lines, false)
 }
 
 // Commit turns held stock into a sale: on hand and reserved both go down.
-// Idempotent on key.
+// Idempotent on key; the key with another effect is refused (step_key_mismatch).
 func (db *DB) Commit(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error {
 	return db.settle(ctx, key, orderID, storeID, lines, true)
 }
 
 func (db *DB) settle(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, commit bool) error {
+	step := "release"
+	if commit {
+		step = "commit"
+	}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		fresh, err := claimStep(ctx, tx, key)
+		fresh, err := db.claimStep(ctx, tx, key, fingerprint(step, orderID, storeID, lines))
 		if err != nil || !fresh {
 			return err
 		}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/jackc/pgx/v5"
 
@@ -47,24 +48,28 @@ func balance(ctx context.Context, q pgx.Tx, orderID string) (Balance, error) {
 }
 
 // Capture takes amount of the order's authorisation. It never captures more
-// than is still authorised. Idempotent on key.
+// than is still authorised. Idempotent on key; the key with another movement
+// is refused.
 func (db *DB) Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
 	return db.movePayment(ctx, "capture", key, orderID, amount, currency, reference)
 }
 
-// Void releases amount of the order's authorisation. Idempotent on key.
+// Void releases amount of the order's authorisation. Idempotent on key; the
+// key with another movement is refused.
 func (db *DB) Void(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
 	return db.movePayment(ctx, "void", key, orderID, amount, currency, reference)
 }
 
 // Refund pays amount back to the tender. It never refunds more than was
-// captured and not yet refunded. Idempotent on key.
+// captured and not yet refunded. Idempotent on key; the key with another
+// movement is refused.
 func (db *DB) Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
 	return db.movePayment(ctx, "refund", key, orderID, amount, currency, reference)
 }
 
 // Charge records a new tender taken at a store counter: authorised and
-// captured at once. Idempotent on key.
+// captured at once. Idempotent on key; the key with another movement is
+// refused.
 func (db *DB) Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
 	if err := db.movePayment(ctx, "authorization", key+"/auth", orderID, amount, currency, reference); err != nil {
 		return err
@@ -72,14 +77,41 @@ func (db *DB) Charge(ctx context.Context, key, orderID string, amount int64, cur
 	return db.movePayment(ctx, "capture", key, orderID, amount, currency, reference)
 }
 
+// paymentStep is what one payment step moved, as its row records it.
+type paymentStep struct {
+	OrderID   string `json:"order_id"`
+	Kind      string `json:"kind"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Reference string `json:"reference"`
+}
+
+func (p paymentStep) String() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// movePayment records one money movement under key. The same key with the
+// same movement is a retry and does nothing; with another kind, amount,
+// currency, reference or order it is refused (step_key_mismatch) and logged.
 func (db *DB) movePayment(ctx context.Context, kind, key, orderID string, amount int64, currency, reference string) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// Serialise money movements of one order.
 		if _, err := tx.Exec(ctx, "select pg_advisory_xact_lock(hashtextextended($1, 11))", orderID); err != nil {
 			return err
 		}
-		var done bool
-		if err := tx.QueryRow(ctx, "select exists (select 1 from payments where step_key = $1)", key).Scan(&done); err != nil || done {
+		// A known key is a retry when it moved the same money, and a
+		// different step under the same key otherwise: refused, not skipped.
+		want := paymentStep{OrderID: orderID, Kind: kind, Amount: amount, Currency: currency, Reference: reference}
+		var got paymentStep
+		err := tx.QueryRow(ctx, "select order_id, kind, amount, currency, reference from payments where step_key = $1", key).
+			Scan(&got.OrderID, &got.Kind, &got.Amount, &got.Currency, &got.Reference)
+		switch {
+		case err == nil && got == want:
+			return nil
+		case err == nil:
+			return db.stepKeyMismatch(ctx, key, got.String(), want.String())
+		case !isNoRows(err):
 			return err
 		}
 		b, err := balance(ctx, tx, orderID)

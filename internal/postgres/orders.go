@@ -93,7 +93,7 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash 
 		b.Queue(`insert into orders (id, number, status, store_id, customer_email, doc, version, created_at, updated_at, placed_by)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
 			o.ID, o.Number, o.Status, o.Fulfilment.StoreID, o.Customer.Email, doc, o.Version, o.CreatedAt, placedBy)
-		queueEvent(b, o.ID, placed)
+		queueEvent(b, o.ID, o.Version, placed)
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
 		b.Queue(`insert into payments (order_id, kind, amount, currency, reference, step_key)
 			values ($1, 'authorization', $2, $3, $4, $5)`, o.ID, pay.Authorized, o.Currency, pay.Reference, o.ID+"/authorization")
@@ -111,16 +111,59 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash 
 	return p, nil
 }
 
-func queueEvent(b *pgx.Batch, orderID string, e order.Event) {
+// queueEvent queues the writing of a timeline event and its outbox row, if
+// the order's stored snapshot has version (so a stale projection writes
+// nothing). An event already stored under its seq takes the new content: a
+// workflow task that was lost after projecting may run its step again,
+// differently. So does its outbox row, unless it was delivered to a
+// subscriber (what was sent stays as it was sent); the row then gets a new
+// transaction id so that the fan-out takes it again, and its deliveries not
+// made are dropped, to be fanned out afresh for the subscriptions that want
+// its (possibly new) type. A row whose content is unchanged (a retry) is not
+// touched.
+func queueEvent(b *pgx.Batch, orderID string, version int64, e order.Event) {
 	data := e.Data
 	if data == nil {
 		data = map[string]any{}
 	}
-	b.Queue(`insert into order_events (order_id, seq, type, at, channel, actor, data)
-		values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing`,
-		orderID, e.Seq, e.Type, e.At, e.Channel, e.Actor, data)
-	b.Queue(`insert into outbox (order_id, seq, type, payload) values ($1, $2, $3, $4) on conflict do nothing`,
-		orderID, e.Seq, e.Type, order.Event{Seq: e.Seq, Type: e.Type, At: e.At, Channel: e.Channel, Actor: e.Actor, Data: data})
+	payload := order.Event{Seq: e.Seq, Type: e.Type, At: e.At, Channel: e.Channel, Actor: e.Actor, Data: data}
+	b.Queue(`with live as (select 1 from orders where id = $1 and version = $2),
+		event as (
+			insert into order_events (order_id, seq, type, at, channel, actor, data)
+			select $1, $3::bigint, $4::text, $5::timestamptz, $6::text, $7::text, $8::jsonb from live
+			on conflict (order_id, seq) do update set type = excluded.type, at = excluded.at,
+				channel = excluded.channel, actor = excluded.actor, data = excluded.data
+		),
+		changed as (
+			select o.id from outbox o, live
+			where o.order_id = $1 and o.seq = $3::bigint and (o.type, o.payload) is distinct from ($4::text, $9::jsonb)
+				and not exists (select 1 from webhook_deliveries d where d.outbox_id = o.id and d.status = 'delivered')
+		),
+		undelivered as (
+			delete from webhook_deliveries d using changed c where d.outbox_id = c.id and d.status <> 'delivered'
+		)
+		insert into outbox (order_id, seq, type, payload) select $1, $3::bigint, $4::text, $9::jsonb from live
+		on conflict (order_id, seq) do update set type = excluded.type, payload = excluded.payload,
+			xid = pg_current_xact_id(), created_at = now()
+		where outbox.id in (select id from changed)`,
+		orderID, version, e.Seq, e.Type, e.At, e.Channel, e.Actor, data, payload)
+}
+
+// queueForget queues the removal of the order's timeline events after seq,
+// and of their outbox rows not yet delivered to any subscriber, if the
+// order's stored snapshot has version: the workflow no longer has them.
+func queueForget(b *pgx.Batch, orderID string, version, seq int64) {
+	b.Queue(`with live as (select 1 from orders where id = $1 and version = $2),
+		events as (delete from order_events e using live where e.order_id = $1 and e.seq > $3),
+		gone as (
+			select o.id from outbox o, live
+			where o.order_id = $1 and o.seq > $3
+				and not exists (select 1 from webhook_deliveries d where d.outbox_id = o.id and d.status = 'delivered')
+		),
+		undelivered as (
+			delete from webhook_deliveries d using gone g where d.outbox_id = g.id and d.status <> 'delivered'
+		)
+		delete from outbox o using gone g where o.id = g.id`, orderID, version, seq)
 }
 
 // MarkWorkflowStarted records that the order's workflow runs, so the
@@ -142,12 +185,25 @@ func (db *DB) UnstartedOrders(ctx context.Context, olderThan time.Duration, limi
 	return out, translate(err)
 }
 
-// Project writes the order's snapshot and new timeline events, with their
-// outbox rows, in one implicit transaction (a single pipelined batch). A
-// snapshot older than the stored one is ignored; events already written are
-// skipped, so a retried projection is a no-op. It reports the status the
-// order had before, and whether this snapshot was applied (false: the store
-// already had it or a newer one), so that a status change is seen exactly once.
+// Project writes the order's snapshot and timeline events, with their
+// outbox rows, in one implicit transaction (a single pipelined batch). seq is
+// the last timeline seq the workflow has written (0: unknown).
+//
+// The workflow is the truth, and what it projected can be undone: a workflow
+// task may run its local activities, this projection included, and then be
+// lost when its worker dies before the task completes; the workflow then runs
+// the same step again, possibly differently, and projects the same version
+// and seqs with other content. So a snapshot at least as new as the stored
+// one replaces it; the batch's events replace those stored under their seqs;
+// and, when seq is known, the order's events after seq are removed. Outbox
+// rows follow the events unless they were already delivered (see
+// queueEvent). A snapshot older than the stored one writes nothing at all, so
+// a late retry cannot undo newer projections.
+//
+// It reports the status the order had before, and whether this snapshot was
+// applied (false: the store already had a newer one), so that a status change
+// is seen once. A retried projection of the same snapshot reports its own
+// status as the previous one.
 func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event, seq int64) (previous order.Status, applied bool, err error) {
 	doc, err := json.Marshal(o)
 	if err != nil {
@@ -156,11 +212,14 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event, 
 	b := &pgx.Batch{}
 	b.Queue(`update orders o set status = $2, doc = $3, version = $4, updated_at = $5, store_id = $6
 		from (select status from orders where id = $1 for update) prev
-		where o.id = $1 and o.version < $4
+		where o.id = $1 and o.version <= $4
 		returning prev.status`,
 		o.ID, o.Status, doc, o.Version, o.UpdatedAt, o.Fulfilment.StoreID)
+	if seq > 0 {
+		queueForget(b, o.ID, o.Version, seq)
+	}
 	for _, e := range events {
-		queueEvent(b, o.ID, e)
+		queueEvent(b, o.ID, o.Version, e)
 	}
 	if len(events) > 0 {
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams

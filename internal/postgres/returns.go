@@ -25,11 +25,12 @@ func (db *DB) RecordReturn(ctx context.Context, orderID string, x order.Exchange
 	return translate(err)
 }
 
-// Restock puts goods taken back into a store's on-hand stock. Idempotent on key.
+// Restock puts goods taken back into a store's on-hand stock. Idempotent on
+// key; the key with another store or other lines is refused (step_key_mismatch).
 func (db *DB) Restock(ctx context.Context, key, storeID string, lines []order.LineQty) error {
 	skus, qtys := splitLines(lines)
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		fresh, err := claimStep(ctx, tx, key)
+		fresh, err := db.claimStep(ctx, tx, key, fingerprint("restock", "", storeID, lines))
 		if err != nil || !fresh {
 			return err
 		}
@@ -43,12 +44,33 @@ func (db *DB) Restock(ctx context.Context, key, storeID string, lines []order.Li
 }
 
 // WriteOff records damaged goods taken back at a store: they never return to
-// stock. Idempotent on key.
+// stock. Idempotent on key; the key with another order, store, lines or
+// reason is refused (step_key_mismatch).
 func (db *DB) WriteOff(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, reason string) error {
 	skus, qtys := splitLines(lines)
-	_, err := db.pool.Exec(ctx, `insert into write_offs (store_id, sku, quantity, order_id, reason, step_key)
-		select $1, r.sku, r.qty, $4, $5, $6 from unnest($2::text[], $3::bigint[]) as r(sku, qty)
-		on conflict (step_key, sku) do nothing`, storeID, skus, qtys, orderID, reason, key)
+	fp := fingerprint("write_off", orderID, storeID, lines)
+	fp.Reason = reason
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		fresh, err := db.claimStep(ctx, tx, key, fp)
+		if err != nil || !fresh {
+			return err
+		}
+		// Write-offs recorded before they claimed a step (before migration
+		// 008) have rows but no claim: such a step is done, whatever it did,
+		// and its claim says so with no fingerprint.
+		var legacy bool
+		if err := tx.QueryRow(ctx, "select exists (select 1 from write_offs where step_key = $1)", key).Scan(&legacy); err != nil {
+			return err
+		}
+		if legacy {
+			_, err := tx.Exec(ctx, "update activity_steps set fingerprint = null where key = $1", key)
+			return err
+		}
+		_, err = tx.Exec(ctx, `insert into write_offs (store_id, sku, quantity, order_id, reason, step_key)
+			select $1, r.sku, r.qty, $4, $5, $6 from unnest($2::text[], $3::bigint[]) as r(sku, qty)
+			on conflict (step_key, sku) do nothing`, storeID, skus, qtys, orderID, reason, key)
+		return err
+	})
 	return translate(err)
 }
 

@@ -12,11 +12,35 @@ export class ApiError extends Error {
   }
 }
 
+// newKey is a fresh Idempotency-Key: a random UUID (built from
+// getRandomValues where randomUUID is missing: a page served over plain http
+// on a store's network is not a secure context).
+export function newKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// How often one action is sent before its error is shown, and the longest
+// pause between two tries.
+const ATTEMPTS = 3;
+const MAX_PAUSE_MS = 5000;
+
+// unsettled reports whether an error leaves it open if the action happened:
+// Omni was not reached, or did not answer in time, or is still busy with it.
+// Any other answer is Omni's final word on the action.
+function unsettled(err) {
+  return err instanceof ApiError && (err.status === 0 || err.status >= 500 || err.code === 'request_in_progress');
+}
+
 // client calls the API with a credential (a key or a customer token) and
 // extra headers (Omni-Channel, Omni-Actor).
 export function client(credential, extraHeaders = {}) {
-  async function call(method, path, body) {
-    const headers = { Authorization: `Bearer ${credential}`, Accept: 'application/json', ...extraHeaders };
+  async function call(method, path, body, more = {}) {
+    const headers = { Authorization: `Bearer ${credential}`, Accept: 'application/json', ...extraHeaders, ...more };
     const init = { method, headers, cache: 'no-store' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -38,11 +62,42 @@ export function client(credential, extraHeaders = {}) {
     if (!res.ok) throw new ApiError(res.status, data, res.headers.get('Retry-After'));
     return data;
   }
+  // action makes a sender for one kind of user action (a pick, a handover, a
+  // return ...). Each send is one action under one Idempotency-Key, retried
+  // with that same key while its outcome is unsettled (no connection, a
+  // timeout, Omni busy with it), so an answer lost on the way never becomes a
+  // second handover or a second refund: Omni answers the retry with the first
+  // outcome. When the tries run out the error is shown, and the key is kept
+  // for the same request sent again (the button pressed again, nothing
+  // changed); any other send is a new action with a new key.
+  function action() {
+    let unsettledSend = null; // { key, request } of the last send, while its outcome is open
+    return async function send(path, body) {
+      const request = `${path}\n${JSON.stringify(body === undefined ? null : body)}`;
+      const key = unsettledSend && unsettledSend.request === request ? unsettledSend.key : newKey();
+      unsettledSend = null;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call('POST', path, body, { 'Idempotency-Key': key });
+        } catch (err) {
+          if (!unsettled(err)) throw err;
+          if (attempt >= ATTEMPTS) {
+            unsettledSend = { key, request };
+            throw err;
+          }
+          const after = Number(err.retryAfter);
+          const pause = after > 0 ? after * 1000 : 500 * 2 ** (attempt - 1);
+          await new Promise((r) => setTimeout(r, Math.min(pause, MAX_PAUSE_MS)));
+        }
+      }
+    };
+  }
   return {
     credential,
     headers: extraHeaders,
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body),
+    action,
   };
 }
 
@@ -81,7 +136,9 @@ const PLAIN = {
   no_lines: 'Enter at least one item.',
   reason: 'A reason is required.',
   validation: 'Some details are missing or not valid.',
-  timeout: 'Omni is taking longer than usual. The change may still go through: check the history before trying again.',
+  timeout: 'Omni is taking longer than usual. The change may still go through: press the same button again, changing nothing, and it is done once.',
+  request_in_progress: 'Omni is still working on this. Wait a moment, then press the same button again, changing nothing.',
+  idempotency_key_reused: 'This action was already sent with other details. Reload the order and try again.',
   too_many_streams: 'Omni is very busy; live updates will resume shortly.',
   already_extended: 'The pickup has already been extended once.',
 };

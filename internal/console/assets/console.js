@@ -372,6 +372,8 @@ async function refresh(me) {
     if (current === me) setOrder(o);
   } catch (err) {
     if (current !== me || !err || err.status !== 404) return; // the stream goes on; the next event reads again
+    // This console moved it (a reject): the notice already names the store it went to.
+    if (me.order && me.order.fulfilment.store_id !== session.store) return;
     // The order is no longer this store's business (it moved to another store): say so.
     const box = h('div', { class: 'error', role: 'alert' },
       'This order is no longer at this store: it has moved, so it can no longer be changed here.');
@@ -520,6 +522,7 @@ function url(action) {
 
 function pickPanel(o) {
   const err = errorBox('pick-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
   const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'pick-summary' });
   const steppers = o.lines.map((l, i) => ({ line: l, s: stepper(`pick-${i}`, l.sku, l.quantity, l.quantity, update, l.sku) }));
   function update() {
@@ -546,7 +549,7 @@ function pickPanel(o) {
     e.preventDefault();
     busy(button, err, async () => {
       const lines = steppers.map(({ line, s }) => ({ sku: line.sku, quantity: s.value() }));
-      const res = await api.post(url('pick'), { lines });
+      const res = await send(url('pick'), { lines });
       const found = lines.reduce((n, l) => n + l.quantity, 0);
       done(res.status === 'ready_for_collection'
         ? `Picked ${found} item${found === 1 ? '' : 's'}: the order is ready for collection and the customer has been sent the pickup code.`
@@ -558,6 +561,7 @@ function pickPanel(o) {
 
 function rejectPanel(o) {
   const err = errorBox('reject-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
   const reason = h('input', { id: 'reject-reason', list: 'reject-reasons', maxlength: '200', required: true, autocomplete: 'off' });
   const button = h('button', { type: 'submit', class: 'danger', id: 'reject-submit' }, 'Reject order');
   const form = h('form', { class: 'card action danger-zone', 'aria-labelledby': 'reject-title', novalidate: true },
@@ -579,7 +583,7 @@ function rejectPanel(o) {
     }
     reason.removeAttribute('aria-invalid');
     busy(button, err, async () => {
-      const res = await api.post(url('reject'), { reason: reason.value.trim() });
+      const res = await send(url('reject'), { reason: reason.value.trim() });
       done(res.status === 'rejected' ? 'Rejected: no other store has the items, so the order is cancelled and the customer told.'
         : `Rejected: the order has moved to ${storeLabel(res.fulfilment.store_id)}.`, res);
     });
@@ -589,6 +593,7 @@ function rejectPanel(o) {
 
 function collectPanel(o) {
   const err = errorBox('collect-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
   const code = h('input', {
     id: 'collect-code', name: 'pickup_code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
     maxlength: '16', required: true, 'aria-describedby': 'collect-code-hint', class: 'code-input',
@@ -681,7 +686,7 @@ function collectPanel(o) {
     if (nTake + nRefused < all) body.lines = take.filter((l) => l.quantity > 0);
     if (nRefused) body.refused = refused.filter((l) => l.quantity > 0);
     busy(button, err, async () => {
-      const res = await api.post(url('collect'), body);
+      const res = await send(url('collect'), body);
       done(res.status === 'collected' ? `Handed over to ${body.collected_by.name}. Payment has been taken.`
         : res.status === 'partially_collected' ? `Handed over ${nTake} item${nTake === 1 ? '' : 's'} to ${body.collected_by.name}; the rest stays here.`
           : `Done: the order is now ${(STATUS[res.status] || res.status).toLowerCase()}.`, res);
@@ -734,6 +739,7 @@ const wire = (back) => back.map(({ sku, quantity, reason, condition }) => ({ sku
 
 function returnPanel(o) {
   const err = errorBox('return-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
   const summary = h('p', { class: 'summary refund', 'aria-live': 'polite', id: 'return-summary' });
   const lines = returnLines('return', o, update);
   function update() {
@@ -760,7 +766,7 @@ function returnPanel(o) {
     }
     if (!checkBack(back, err)) return;
     busy(button, err, async () => {
-      const res = await api.post(url('returns'), { lines: wire(back) });
+      const res = await send(url('returns'), { lines: wire(back) });
       done(`Return recorded: ${fmt(res.return.refund)} refunded to the original payment.`, res.order);
     });
   });
@@ -769,6 +775,7 @@ function returnPanel(o) {
 
 function exchangePanel(o) {
   const err = errorBox('exchange-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
   const lines = returnLines('exchange-back', o, update);
   const items = h('div', { id: 'exchange-new' });
   const newRows = [];
@@ -893,7 +900,7 @@ function exchangePanel(o) {
       body.tender = { method: tenderMethod.value, reference: tenderRef.value.trim() };
     }
     busy(button, err, async () => {
-      const res = await api.post(url('exchanges'), body);
+      const res = await send(url('exchanges'), body);
       const x = res.exchange;
       done(`Exchange done: ${x.difference > 0 ? `the customer paid ${fmt(x.difference)}` : x.difference < 0 ? `${fmt(-x.difference)} refunded to the original payment` : 'an even exchange'}.`, res.order);
     });

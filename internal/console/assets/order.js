@@ -7,6 +7,7 @@ const view = document.getElementById('view');
 const live = document.getElementById('live');
 const token = decodeURIComponent(location.pathname.replace(/^\/o\//, ''));
 const api = client(token);
+const sendCancel = api.action(); // the customer’s cancellation: one Idempotency-Key per press
 
 let order = null;
 let store = null;
@@ -170,7 +171,7 @@ function cancelSection(o) {
     yes.disabled = true;
     yes.setAttribute('aria-busy', 'true');
     try {
-      const res = await api.post(`/v1/orders/${encodeURIComponent(o.id)}/cancel`, { reason: 'cancelled by the customer' });
+      const res = await sendCancel(`/v1/orders/${encodeURIComponent(o.id)}/cancel`, { reason: 'cancelled by the customer' });
       confirming = false;
       cancelError = null;
       order = res;
