@@ -95,8 +95,9 @@ func checkExchange(body exchangeBody) error {
 	for i, l := range body.NewLines {
 		at := fmt.Sprintf("new_lines[%d]", i)
 		fields = append(fields, lineFields(at, l.SKU, l.Quantity, 1)...)
-		if l.UnitPrice < 1 || l.UnitPrice > order.MaxUnitPrice {
-			fields = append(fields, order.FieldError{Field: at + ".unit_price", Detail: fmt.Sprintf("must be between 1 and %d minor units", order.MaxUnitPrice)})
+		// Left out (0), the price is Omni's: the order's for a SKU on it, else the price list's.
+		if l.UnitPrice < 0 || l.UnitPrice > order.MaxUnitPrice {
+			fields = append(fields, order.FieldError{Field: at + ".unit_price", Detail: fmt.Sprintf("must be between 1 and %d minor units, or left out", order.MaxUnitPrice)})
 		}
 	}
 	if t := body.Tender; t != nil {

@@ -105,6 +105,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 		return a, err
 	}
 	a.db = postgres.New(pool)
+	a.db.SetLogger(log.With("component", "postgres")) // a ledger's refused step keys are logged here
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		return a, err
 	}

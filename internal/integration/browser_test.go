@@ -58,6 +58,7 @@ func TestBrowser(t *testing.T) {
 	for _, sku := range []string{tee, mug, newMug} {
 		c.setStock(store, sku, 20)
 	}
+	c.setPrice(newMug, "GBP", 1099) // exchanged-in items are priced from the price list
 	teeBefore, newMugBefore := c.stock(store, tee), c.stock(store, newMug)
 	id := unique("web")
 	c.place(orderBody(id, store, line(tee, 2, 1999), line(mug, 1, 899)))

@@ -218,6 +218,9 @@ func TestExchanges(t *testing.T) {
 		c.setStock(manchester, sku, 3)
 	}
 	id := c.collected(line(small, 3, 2000))
+	for sku, price := range map[string]int64{large: 2000, dearer: 2600, cheaper: 1500, missing: 2000} {
+		c.setPrice(sku, "GBP", price) // exchanged-in items are priced from the price list
+	}
 	exchange := func(newSKU string, price int64, tender map[string]any) response {
 		body := map[string]any{"return_lines": []any{ret(small, 1, "resellable")},
 			"new_lines": []any{map[string]any{"sku": newSKU, "quantity": 1, "unit_price": price}}}
