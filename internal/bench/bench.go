@@ -204,7 +204,8 @@ func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error
 	}
 	waitReserve.add(time.Since(t1))
 	t2 := time.Now()
-	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/pick", nil,
+	// Store actions carry an Idempotency-Key per action, as a POS sends them.
+	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/pick", map[string]string{"Idempotency-Key": "pick-" + o.ID},
 		`{"lines":[{"sku":"BENCH-TEE","quantity":1},{"sku":"BENCH-MUG","quantity":2}]}`, 200); err != nil {
 		return fmt.Errorf("pick: %w", err)
 	}
@@ -216,7 +217,7 @@ func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error
 		return err
 	}
 	t3 := time.Now()
-	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/collect", nil,
+	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/collect", map[string]string{"Idempotency-Key": "collect-" + o.ID},
 		fmt.Sprintf(`{"pickup_code":%q,"collected_by":{"name":"Bench Shopper","relation":"customer"}}`, o.Pickup.Code), 200); err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
