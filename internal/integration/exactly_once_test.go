@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/omni-retail/omni/config"
 	"github.com/omni-retail/omni/internal/app"
+	"github.com/omni-retail/omni/workflows"
 )
 
 // notificationBlocker makes every insert into the notifications ledger wait
@@ -253,4 +256,69 @@ func TestExchangePricesFromThePriceList(t *testing.T) {
 	x := r.json(t)["exchange"].(map[string]any)
 	require.EqualValues(t, -700, x["difference"], "priced at the list's 300")
 	require.EqualValues(t, 700, x["refunded"])
+}
+
+// startRefusingOmni starts an Omni whose SMS provider refuses every message
+// for good (HTTP 400) and whose mail server is down (connections refused),
+// giving a notification up after giveUp.
+func startRefusingOmni(t *testing.T, giveUp time.Duration) *api {
+	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error": "invalid destination number"}`, http.StatusBadRequest)
+	}))
+	t.Cleanup(hook.Close)
+	down := freeAddr(t) // nothing listens there
+	cfg := testConfig(t.TempDir(), "127.0.0.1:0", "")
+	cfg.Temporal.Address = omni.TemporalAddr()
+	cfg.Temporal.TaskQueue = "omni-it-refusing-" + unique("q")
+	cfg.Notify = config.Notify{
+		PublicURL:   "https://shop.example",
+		SMTP:        config.SMTP{Addr: down, From: "Omni Shop <orders@shop.example>"},
+		SMS:         config.Webhook{WebhookURL: hook.URL + "/sms"},
+		GiveUpAfter: giveUp, // below the configurable minute, for the test's patience
+	}
+	o, err := app.Start(context.Background(), cfg, app.Parts{API: true, Worker: true}, testLogger())
+	require.NoError(t, err)
+	t.Cleanup(o.Stop)
+	return &api{t: t, base: "http://" + o.APIAddr()}
+}
+
+// Notifications that can never be delivered hold nothing up, against the real
+// server: an SMS the provider refuses is recorded once and dropped, email to a
+// mail server that is down is retried and given up, and the orders end.
+func TestUndeliverableNotificationsHoldNothingUp(t *testing.T) {
+	t.Parallel()
+	c := startRefusingOmni(t, 4*time.Second)
+	for _, customer := range []map[string]any{
+		{"email": "ada@example.com", "phone": "+447700900001", "notify": "sms"},
+		{"email": "ada@example.com"},
+	} {
+		sku := unique("SKU")
+		c.setStock(store, sku, 2)
+		body := orderBody("", store, line(sku, 1, 900))
+		body["customer"] = customer
+		id := c.place(body)
+		c.waitStatus(id, "awaiting_pick")
+		c.pickOK(store, id, qty(sku, 1))
+		r := c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{"reason": "no longer needed"},
+			"Authorization", "Bearer "+supportKey)
+		require.Equal(t, http.StatusOK, r.Status, "cancel: %s", r.Body)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		require.NoError(t, omni.Client().GetWorkflow(ctx, workflows.WorkflowID(id), "").Get(ctx, nil),
+			"the order's workflow ends although no message can be delivered")
+		cancel()
+		outcomes := map[string]int{}
+		for _, f := range c.timeline(id).find("notification_failed") {
+			if o, ok := f["outcome"].(string); ok {
+				outcomes[o]++
+			}
+		}
+		if customer["notify"] == "sms" {
+			require.Equal(t, map[string]int{"permanent": 2}, outcomes, "ready and cancelled were each refused once, not retried")
+		} else {
+			require.Equal(t, map[string]int{"gave_up": 2}, outcomes, "ready and cancelled were each given up")
+		}
+		require.Equal(t, "cancelled", c.order(id).Status)
+	}
 }
