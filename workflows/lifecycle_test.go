@@ -99,7 +99,7 @@ func TestNoShowExpires(t *testing.T) {
 			expiredAt = e.At
 		}
 	}
-	ready := testStart.Add(time.Minute).Add(time.Millisecond) // a short pick is first made durable (acceptDurably)
+	ready := testStart.Add(time.Minute)
 	require.Equal(t, ready.Add(policy.PickupReminder), remindedAt)
 	require.Equal(t, ready.Add(policy.PickupHold), expiredAt)
 	checkProjection(t, h.f)

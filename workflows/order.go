@@ -115,7 +115,9 @@ type orderRun struct {
 	request string        // the ID of the Update holding the turn ("" for a clock)
 	done    bool          // the lifecycle has ended; the workflow finishes its last steps
 	durable bool          // the running handler is a saga: its steps are durable activities
-	runs    int           // earlier runs of this order's workflow (continue-as-new)
+	// durableFirst runs the next step as a durable activity (acceptDurably).
+	durableFirst bool
+	runs         int // earlier runs of this order's workflow (continue-as-new)
 
 	tried      []string  // stores offered the order, its first store included
 	assignedAt time.Time // when the current store was given the order
@@ -337,9 +339,7 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 
 	if len(missing) > 0 {
 		if total > 0 {
-			if err := r.acceptDurably(ctx); err != nil { // a short pick moves stock and money
-				return order.Order{}, err
-			}
+			r.acceptDurably() // a short pick moves stock and money
 		}
 		if err := r.exec(ctx, a.Release, activities.StockInput{
 			Key: r.step("pick", "release-"+store), OrderID: r.o.ID, StoreID: store, Lines: missing,
@@ -497,9 +497,8 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 	if prior != nil {
 		return r.o.WithoutPickupCode(), nil
 	}
-	if err := r.acceptDurably(ctx); err != nil {
-		return order.Order{}, err
-	}
+	r.acceptDurably()
+	defer func() { r.durableFirst = false }()
 	store := r.o.Fulfilment.StoreID
 
 	refused := refusedQty(req.Refused)
@@ -629,7 +628,8 @@ func (r *orderRun) void(ctx workflow.Context, key string, amount int64) error {
 // half-way resumes the saga where it stopped, even when the request that
 // started it is gone.
 func (r *orderRun) exec(ctx workflow.Context, fn, in, out any) error {
-	if r.durable {
+	if r.durable || r.durableFirst {
+		r.durableFirst = false
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), fn, in).Get(ctx, out)
 	}
 	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions), fn, in).Get(ctx, out)
