@@ -267,7 +267,7 @@ func TestFailingNotificationsNeverHoldUpTheOrder(t *testing.T) {
 // run's start.
 func runChain(t *testing.T, f *fakes, p workflows.Policy, o order.Order, each func(h *harness, runStart time.Time)) int {
 	t.Helper()
-	in := workflows.OrderInput{Order: o, Policy: p}
+	in := workflows.OrderInput{Order: o, Policy: p, Rules: workflows.CurrentRules}
 	start := testStart
 	for runs := 1; ; runs++ {
 		require.Less(t, runs, 50, "the order ends")

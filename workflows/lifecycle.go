@@ -147,7 +147,7 @@ func (r *orderRun) expire(ctx workflow.Context) error {
 		collected += l.Collected
 	}
 	keep := collected > 0 && r.exactlyOnce &&
-		workflow.GetVersion(ctx, keepHandedOverChange, workflow.DefaultVersion, 1) == 1
+		(r.rules >= CurrentRules || workflow.GetVersion(ctx, keepHandedOverChange, workflow.DefaultVersion, 1) == 1)
 	rest := r.lines(func(l order.Line) int64 { return l.Held() })
 	if err := r.releaseHeld(ctx, "expire"); err != nil {
 		return err

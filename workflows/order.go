@@ -57,7 +57,18 @@ type OrderInput struct {
 	Order  order.Order `json:"order"`
 	Policy Policy      `json:"policy"`
 	State  *RunState   `json:"state,omitempty"`
+	// Rules is the version of the workflow's rules the order was started
+	// on (CurrentRules; 0 for orders started before it was sent). An order
+	// on CurrentRules takes every path that GetVersion guards without
+	// asking: no version marker, no search-attribute update per change.
+	Rules int `json:"rules,omitempty"`
 }
+
+// CurrentRules is the version of the rules new orders start on: the
+// asynchronous notifications, the return window, and exactly-once (turns,
+// request step keys, durable handovers, bounded notifications, the history
+// budget, trusted exchange prices).
+const CurrentRules = 2
 
 // Actor says who asked for a change, through which channel, and in which
 // role (auth.Role's values): the workflow applies the role's rules itself,
@@ -118,6 +129,7 @@ type orderRun struct {
 	// durableFirst runs the next step as a durable activity (acceptDurably).
 	durableFirst bool
 	runs         int // earlier runs of this order's workflow (continue-as-new)
+	rules        int // OrderInput.Rules
 
 	tried      []string  // stores offered the order, its first store included
 	assignedAt time.Time // when the current store was given the order
@@ -175,8 +187,14 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	if err := r.register(ctx); err != nil {
 		return err
 	}
-	r.asyncNotify = workflow.GetVersion(ctx, asyncNotifyChange, workflow.DefaultVersion, 1) == 1
-	r.exactlyOnce = workflow.GetVersion(ctx, exactlyOnceChange, workflow.DefaultVersion, 1) == 1
+	if r.rules >= CurrentRules {
+		r.asyncNotify, r.exactlyOnce = true, true
+	} else {
+		// Orders started before their input named the rules: each change as
+		// its version marker says (none in histories from before the change).
+		r.asyncNotify = workflow.GetVersion(ctx, asyncNotifyChange, workflow.DefaultVersion, 1) == 1
+		r.exactlyOnce = workflow.GetVersion(ctx, exactlyOnceChange, workflow.DefaultVersion, 1) == 1
+	}
 	if r.asyncNotify {
 		r.sendNotifications(ctx)
 	}
@@ -201,7 +219,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 
 // newRun builds the run's state from its input.
 func newRun(in OrderInput) *orderRun {
-	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1,
+	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1, rules: in.Rules,
 		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt, returning: map[string]int64{}}
 	if st := in.State; st != nil {
 		r.seq, r.pending, r.tried, r.assignedAt = st.Seq, st.Pending, st.Tried, st.AssignedAt

@@ -257,6 +257,7 @@ func placedOrder() order.Order {
 }
 
 type harness struct {
+	rules  int // OrderInput.Rules: new orders' by default
 	t      *testing.T
 	env    *testsuite.TestWorkflowEnvironment
 	f      *fakes
@@ -270,7 +271,7 @@ func newHarness(t *testing.T) *harness {
 	env.RegisterWorkflow(workflows.OrderWorkflow)
 	env.RegisterWorkflow(workflows.ReturnWorkflow)
 	env.RegisterActivity(f.activities())
-	return &harness{t: t, env: env, f: f, policy: policy}
+	return &harness{t: t, env: env, f: f, policy: policy, rules: workflows.CurrentRules}
 }
 
 // activities are the fakes as the worker registers its systems.
@@ -312,7 +313,7 @@ func (h *harness) update(at time.Duration, name string, arg any) *outcome {
 func (h *harness) run(o order.Order) {
 	h.env.SetTestTimeout(10 * time.Second)
 	h.env.SetStartTime(testStart)
-	h.env.ExecuteWorkflow(workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: h.policy})
+	h.env.ExecuteWorkflow(workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: h.policy, Rules: h.rules})
 }
 
 func rejectionType(t *testing.T, err error) string {

@@ -33,9 +33,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 5, "recorded histories in testdata/ (record them with `make histories`)")
-	current, err := filepath.Glob(filepath.Join("testdata", "*.v2.json"))
+	current, err := filepath.Glob(filepath.Join("testdata", "*.v3.json"))
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(current), 12, "histories of the current workflow code (generation v2) in testdata/")
+	require.GreaterOrEqual(t, len(current), 12, "histories of the current workflow code (generation v3) in testdata/")
 
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

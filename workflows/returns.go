@@ -549,7 +549,7 @@ func (r *orderRun) handedOverStatus() order.Status {
 // openReturnWindow starts the return window at a handover. Orders collected
 // before the window was kept in the workflow end at collection, as they did.
 func (r *orderRun) openReturnWindow(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, returnWindowChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if r.rules < CurrentRules && workflow.GetVersion(ctx, returnWindowChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	until := workflow.Now(ctx).UTC().Add(r.policy.ReturnWindow)

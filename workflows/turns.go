@@ -183,7 +183,8 @@ func (r *orderRun) continueAsNew(ctx workflow.Context) error {
 	st := r.state()
 	workflow.GetLogger(ctx).Info("order continues as new", "order_id", r.o.ID,
 		"history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength(), "run", st.Runs)
-	return workflow.NewContinueAsNewError(ctx, OrderWorkflow, OrderInput{Order: r.o, Policy: r.policy, State: &st})
+	// The next run is new code's: it starts on the current rules.
+	return workflow.NewContinueAsNewError(ctx, OrderWorkflow, OrderInput{Order: r.o, Policy: r.policy, State: &st, Rules: CurrentRules})
 }
 
 // state is the run's state for the next run.

@@ -87,7 +87,7 @@ func (s *Server) StartWorkflow(ctx context.Context, o order.Order) error {
 		TaskQueue:                s.taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: s.policyFor(o.Fulfilment.StoreID)})
+	}, workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: s.policyFor(o.Fulfilment.StoreID), Rules: workflows.CurrentRules})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		return err

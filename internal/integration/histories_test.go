@@ -32,8 +32,10 @@ const recordEnv = "OMNI_RECORD_HISTORIES"
 // workflow.GetVersion), and record every flow again with `make histories`:
 // the files of earlier generations stay, so orders still running on the old
 // paths keep being replayed. (The files without a generation, recorded
-// before the asynchronous notifications, are generation 1.)
-const historyGeneration = "v2"
+// before the asynchronous notifications, are generation 1; v2 are orders
+// started without OrderInput.Rules on the exactly-once code, as during a
+// rolling deploy; v3 are orders started on workflows.CurrentRules.)
+const historyGeneration = "v3"
 
 // testdataDir is the workflows package's testdata, from this package.
 const testdataDir = "../../workflows/testdata"
