@@ -87,6 +87,11 @@ func (s *Server) StartWorkflow(ctx context.Context, o order.Order) error {
 		TaskQueue:                s.taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// Where this process also runs a worker (omni dev), the order's first
+		// workflow task (reserve, open the pick task, project) comes back in
+		// the start's answer instead of through matching; elsewhere the
+		// request is ignored.
+		EnableEagerStart: true,
 	}, workflows.OrderWorkflow, workflows.OrderInput{Order: o, Policy: s.policyFor(o.Fulfilment.StoreID), Rules: workflows.CurrentRules})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {

@@ -69,6 +69,12 @@ func DefaultDynamicConfig() map[string]any {
 		"history.timerProcessorMaxPollRPS":      1000,
 		"history.visibilityProcessorMaxPollRPS": 1000,
 
+		// An activity scheduled by a workflow task comes back to the worker in
+		// the answer to that task, with no trip through matching (the SDK asks
+		// for it when the worker has room): an order's durable steps (its
+		// handover's first step, its sagas) start at once.
+		"system.enableActivityEagerExecution": true,
+
 		// One partition per task queue: with a single worker process, tasks in
 		// partitions its pollers are not waiting on sit until forwarded.
 		"matching.numTaskqueueReadPartitions":  1,
