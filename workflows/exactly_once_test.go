@@ -26,7 +26,7 @@ func (h *harness) slowRelease() {
 }
 
 // updateWithID sends an Update with the given Update ID (the API derives it
-// from the caller's Idempotency-Key).
+// from the caller's Idempotency-Key; "" lets the test suite choose one).
 func (h *harness) updateWithID(at time.Duration, id, name string, arg any) *outcome {
 	out := &outcome{}
 	h.env.RegisterDelayedCallback(func() {

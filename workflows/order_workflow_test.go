@@ -288,24 +288,10 @@ type outcome struct {
 	done     bool
 }
 
-// update sends an Update at the given point of workflow time.
+// update sends an Update at the given point of workflow time, under an Update
+// ID of the test suite's choosing.
 func (h *harness) update(at time.Duration, name string, arg any) *outcome {
-	out := &outcome{}
-	h.env.RegisterDelayedCallback(func() {
-		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { out.rejected = err; out.done = true },
-			OnComplete: func(v any, err error) {
-				out.err, out.done = err, true
-				switch r := v.(type) {
-				case order.Order:
-					out.result = r
-				case workflows.TakeBackResult:
-					out.result, out.id = r.Order, r.ID
-				}
-			},
-		}, arg)
-	}, at)
-	return out
+	return h.updateWithID(at, "", name, arg)
 }
 
 // run executes the workflow; it ends when the order's lifecycle ends or, for an

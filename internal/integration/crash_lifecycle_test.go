@@ -207,18 +207,24 @@ func (cc *crashChild) ledger(orderID string) []string {
 	return out
 }
 
-// voidBlocker makes every void insert into the payment ledger wait on an
-// advisory lock the test holds, so the test can kill Omni while a void is
-// in flight and not yet committed.
+// voidBlocker makes inserts into a table (every void into the payment
+// ledger, for blockVoids) wait on an advisory lock the test holds, so the
+// test can kill Omni while the insert is in flight and not yet committed.
 type voidBlocker struct {
 	cc    *crashChild
 	conn  *pgx.Conn
-	table string // the table whose inserts wait ("" for payments)
+	table string // the table whose inserts wait
 }
 
 const voidLockKey = 734_001
 
 func (cc *crashChild) blockVoids() *voidBlocker {
+	return cc.blockInserts("payments", "when (new.kind = 'void')")
+}
+
+// blockInserts makes the inserts into table (those matching when, a trigger's
+// WHEN clause or "") wait on the advisory lock the test holds.
+func (cc *crashChild) blockInserts(table, when string) *voidBlocker {
 	cc.t.Helper()
 	ctx := context.Background()
 	conn := cc.connect()
@@ -229,13 +235,13 @@ func (cc *crashChild) blockVoids() *voidBlocker {
 			perform pg_advisory_xact_lock(734001);
 			return new;
 		end $$`,
-		`create trigger omni_it_block_void before insert on payments
-			for each row when (new.kind = 'void') execute function omni_it_block_void()`,
+		`create trigger omni_it_block_void before insert on ` + table + `
+			for each row ` + when + ` execute function omni_it_block_void()`,
 	} {
 		_, err := conn.Exec(ctx, sql)
 		require.NoError(cc.t, err, "%s", sql)
 	}
-	b := &voidBlocker{cc: cc, conn: conn}
+	b := &voidBlocker{cc: cc, conn: conn, table: table}
 	cc.t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return b
 }
@@ -268,12 +274,8 @@ func (b *voidBlocker) release() {
 	_, err := b.conn.Exec(ctx, `select pg_terminate_backend(pid) from pg_stat_activity
 		where datname = current_database() and pid <> pg_backend_pid()`)
 	require.NoError(t, err)
-	table := b.table
-	if table == "" {
-		table = "payments"
-	}
 	for _, sql := range []string{
-		"drop trigger omni_it_block_void on " + table,
+		"drop trigger omni_it_block_void on " + b.table,
 		"drop function omni_it_block_void()",
 		"select pg_advisory_unlock(734001)",
 	} {

@@ -17,30 +17,11 @@ import (
 	"github.com/omni-retail/omni/workflows"
 )
 
-// notificationBlocker makes every insert into the notifications ledger wait
-// on an advisory lock the test holds: a notification's local activity, which
-// runs in the same workflow task as the handler that queued it, then keeps
-// that task from completing.
+// blockNotifications makes every insert into the notifications ledger wait:
+// a notification's local activity, which runs in the same workflow task as
+// the handler that queued it, then keeps that task from completing.
 func (cc *crashChild) blockNotifications() *voidBlocker {
-	cc.t.Helper()
-	ctx := context.Background()
-	conn := cc.connect()
-	for _, sql := range []string{
-		"select pg_advisory_lock(734001)",
-		`create function omni_it_block_void() returns trigger language plpgsql as $$
-		begin
-			perform pg_advisory_xact_lock(734001);
-			return new;
-		end $$`,
-		`create trigger omni_it_block_void before insert on notifications
-			for each row execute function omni_it_block_void()`,
-	} {
-		_, err := conn.Exec(ctx, sql)
-		require.NoError(cc.t, err, "%s", sql)
-	}
-	b := &voidBlocker{cc: cc, conn: conn, table: "notifications"}
-	cc.t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return b
+	return cc.blockInserts("notifications", "")
 }
 
 // A process killed after a handover's local activities ran (capture, commit,
