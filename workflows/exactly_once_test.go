@@ -427,3 +427,24 @@ func TestExchangePricesComeFromThePriceList(t *testing.T) {
 	require.EqualValues(t, -700, x[0].Difference)
 	require.EqualValues(t, 700, h.f.refunded, "refunded against the list price, never the caller's")
 }
+
+// An order whose lifecycle ends while it waits to continue as new ends in
+// that run instead of carrying an ended order into a new one.
+func TestLifecycleEndingAtTheBudgetEndsTheRun(t *testing.T) {
+	f := newFakes()
+	p := policy
+	p.HistoryBudget = 500
+	var cancelled *outcome
+	runs := runChain(t, f, p, placedOrder(), func(h *harness, runStart time.Time) {
+		if runStart != testStart {
+			return
+		}
+		// The budget is reached while the cancel holds the order's turn.
+		h.env.OnActivity("ClosePickTask", mock.Anything, mock.Anything).After(time.Minute).Return(nil)
+		cancelled = h.update(time.Hour, workflows.UpdateCancel, cancelReq("changed my mind"))
+		h.env.RegisterDelayedCallback(func() { h.env.SetCurrentHistoryLength(600) }, time.Hour+30*time.Second)
+	})
+	require.Equal(t, 1, runs, "the order ended in its first run")
+	require.NoError(t, cancelled.err)
+	require.Equal(t, order.StatusCancelled, f.last().Status)
+}

@@ -145,7 +145,8 @@ func (r *orderRun) overBudget(ctx workflow.Context) bool {
 // continueAsNew waits for a quiet point (no Update in flight or waiting, no
 // notification being sent, no signal unread, every event projected), then
 // continues the order as a new run carrying its state. It returns the
-// ContinueAsNewError that ends this run.
+// ContinueAsNewError that ends this run, or nil when the order's lifecycle
+// ended while it waited.
 func (r *orderRun) continueAsNew(ctx workflow.Context) error {
 	quiet := func() bool {
 		return r.idle() && !r.sending && workflow.AllHandlersFinished(ctx) && len(r.pending) == 0 && r.lockouts.Len() == 0
@@ -179,6 +180,9 @@ func (r *orderRun) continueAsNew(ctx workflow.Context) error {
 		if quiet() {
 			break
 		}
+	}
+	if r.done {
+		return nil // the lifecycle ended meanwhile: the workflow finishes in this run
 	}
 	st := r.state()
 	workflow.GetLogger(ctx).Info("order continues as new", "order_id", r.o.ID,
