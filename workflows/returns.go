@@ -26,6 +26,10 @@ const (
 	EventReturnWindowClosed = "return_window_closed"
 )
 
+// exchangePricesChange marks, in orders started before exactly-once, the
+// exchange from which new items are priced from the price list.
+const exchangePricesChange = "exchange-prices"
+
 // returnWindowChange marks the change that keeps an order's workflow open for
 // its return window after collection (before it, the workflow ended there).
 const returnWindowChange = "return-window"
@@ -269,6 +273,14 @@ func (r *orderRun) validateExchange(ctx workflow.Context, req ExchangeRequest) e
 	if r.exactlyOnce {
 		return nil // prices come from the price list, read in the handler
 	}
+	// An order started before exactly-once checks the payment here, with the
+	// caller's prices (the handler then holds them to the price list): a new
+	// item must name one.
+	for i, l := range req.NewLines {
+		if l.UnitPrice <= 0 && r.o.Line(l.SKU) == nil {
+			return reject(order.KindInvalid, "validation", "new_lines[%d]: unit_price is required for %s on this order", i, l.SKU)
+		}
+	}
 	_, err := r.settleExchange(r.exchangeDifference(req.ReturnLines, req.NewLines), req.Tender)
 	return err
 }
@@ -398,7 +410,10 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 			r.returning[l.SKU] -= l.Quantity
 		}
 	}()
-	if r.exactlyOnce && len(taken) > 0 {
+	// Orders started before exactly-once take trusted prices too, from their
+	// next exchange on (a version marker records the switch in their history).
+	if len(taken) > 0 && (r.exactlyOnce ||
+		workflow.GetVersion(ctx, exchangePricesChange, workflow.DefaultVersion, 1) == 1) {
 		if taken, err = r.priceNewLines(ctx, taken); err != nil {
 			return TakeBackResult{}, err
 		}
