@@ -220,6 +220,25 @@ func outcomeOf(status int, body any, err error) (postgres.RequestOutcome, bool, 
 	return postgres.RequestOutcome{StatusCode: p.Status, ContentType: "application/problem+json", Body: buf.Bytes()}, true, nil
 }
 
+// unlessAnsweredBefore returns an order check's refusal, unless the caller's
+// Idempotency-Key already stands for a request about the order that was
+// answered or reached its workflow (see answeredBefore). The key is looked up
+// only when the check refuses: a request the check lets through pays nothing.
+// Errors that are not refusals (the database is down) stand as they are.
+func (s *Server) unlessAnsweredBefore(c echo.Context, orderID string, refusal error) error {
+	if _, ok := order.AsError(refusal); !ok {
+		return refusal
+	}
+	again, err := s.answeredBefore(c, orderID)
+	if err != nil {
+		return err
+	}
+	if again {
+		return nil
+	}
+	return refusal
+}
+
 // answeredBefore reports whether the caller's Idempotency-Key already stands
 // for a request about this order that was answered or reached its workflow.
 // The order checks that run before a request's body is read (its store, its

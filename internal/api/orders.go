@@ -23,12 +23,9 @@ import (
 const MaxIdempotencyKeyLength = 200
 
 func (s *Server) placeOrder(c echo.Context) error {
-	key := c.Request().Header.Get("Idempotency-Key")
-	if key == "" {
-		return newBadRequest("idempotency_key_missing", "the Idempotency-Key header is required on POST /v1/orders")
-	}
-	if len(key) > MaxIdempotencyKeyLength {
-		return newBadRequest("idempotency_key_too_long", "the Idempotency-Key header is at most 200 characters")
+	key, err := idempotencyKey(c, true)
+	if err != nil {
+		return err
 	}
 	var req order.PlaceRequest
 	if err := decode(c, &req); err != nil {

@@ -139,9 +139,10 @@ func checkReturnLines(field string, lines []order.ReturnLine) []order.FieldError
 // sent to the workflow (the same caller's Idempotency-Key) is let through to
 // get its first answer, even after that return closed the order.
 func (s *Server) checkReturnable(c echo.Context, storeID, orderID string) error {
-	if again, err := s.answeredBefore(c, orderID); err != nil || again {
-		return err
-	}
+	return s.unlessAnsweredBefore(c, orderID, s.returnRefusal(c, storeID, orderID))
+}
+
+func (s *Server) returnRefusal(c echo.Context, storeID, orderID string) error {
 	ctx := c.Request().Context()
 	if ok, err := s.db.StoreExists(ctx, storeID); err != nil {
 		return err

@@ -234,9 +234,10 @@ func lineFields(at, sku string, qty, minQty int64) []order.FieldError {
 // Idempotency-Key) is let through to get its first answer, even when that
 // request moved the order to another store.
 func (s *Server) checkOrderStore(c echo.Context, storeID, orderID string) error {
-	if again, err := s.answeredBefore(c, orderID); err != nil || again {
-		return err
-	}
+	return s.unlessAnsweredBefore(c, orderID, s.orderStoreRefusal(c, storeID, orderID))
+}
+
+func (s *Server) orderStoreRefusal(c echo.Context, storeID, orderID string) error {
 	a, err := s.db.Access(c.Request().Context(), orderID)
 	if err != nil {
 		return err
