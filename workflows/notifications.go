@@ -64,6 +64,11 @@ func permanentNotifyFailure(err error) bool {
 	return errors.As(err, &appErr) && appErr.NonRetryable()
 }
 
+// queue puts a notification in the order's outbox.
+func (r *orderRun) queue(ctx workflow.Context, n activities.Notification) {
+	r.outbox = append(r.outbox, QueuedNotice{Notification: n, QueuedAt: workflow.Now(ctx).UTC()})
+}
+
 // notifyOnce tries a notification once: the workflow itself retries, so
 // that each failure can be put on the timeline.
 var notifyOnce = workflow.LocalActivityOptions{

@@ -5,7 +5,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/internal/order"
 )
 
@@ -152,33 +151,23 @@ func (r *orderRun) continueAsNew(ctx workflow.Context) error {
 		return r.idle() && !r.sending && workflow.AllHandlersFinished(ctx) && len(r.pending) == 0 && r.lockouts.Len() == 0
 	}
 	for {
-		if err := workflow.Await(ctx, func() bool { return r.idle() && !r.sending }); err != nil {
+		if err := workflow.Await(ctx, func() bool {
+			return quiet() || (r.idle() && !r.sending && len(r.pending) > 0)
+		}); err != nil {
 			return err
 		}
-		if len(r.pending) > 0 {
-			// A projection of an aside event failed: write it before leaving.
-			release, err := r.take(ctx)
-			if err != nil {
-				return err
-			}
-			err = r.project(ctx)
-			release()
-			if err != nil {
-				return err
-			}
+		if len(r.pending) == 0 {
+			break // quiet
 		}
-		if err := workflow.Await(ctx, func() bool { return r.idle() && !r.sending && len(r.pending) == 0 }); err != nil {
+		// A projection of an aside event failed: write it before leaving.
+		release, err := r.take(ctx)
+		if err != nil {
 			return err
 		}
-		if quiet() {
-			break
-		}
-		// Somebody came in meanwhile: let them finish first.
-		if err := workflow.Await(ctx, quiet); err != nil {
+		err = r.project(ctx)
+		release()
+		if err != nil {
 			return err
-		}
-		if quiet() {
-			break
 		}
 	}
 	if r.done {
@@ -200,11 +189,6 @@ func (r *orderRun) state() RunState {
 		Handled: r.handled, Runs: r.runs + 1,
 	}
 	return st
-}
-
-// queue is a notification waiting in the order's outbox.
-func (r *orderRun) queue(ctx workflow.Context, n activities.Notification) {
-	r.outbox = append(r.outbox, QueuedNotice{Notification: n, QueuedAt: workflow.Now(ctx).UTC()})
 }
 
 // acceptDurably makes the Update being handled part of the order's history
