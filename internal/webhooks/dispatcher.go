@@ -3,6 +3,7 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/omni-retail/omni/internal/netguard"
 	"github.com/omni-retail/omni/internal/postgres"
 )
 
@@ -63,8 +65,14 @@ type Options struct {
 	// Concurrency bounds the deliveries in flight (DefaultConcurrency).
 	Concurrency int
 	// Client sends the deliveries; nil uses one with RequestTimeout that does
-	// not follow redirects (a 3xx answer is a failed attempt).
+	// not follow redirects (a 3xx answer is a failed attempt) and, unless
+	// AllowPrivateNetworks, connects only to public addresses
+	// (netguard.NewTransport), checked at each connection.
 	Client *http.Client
+	// AllowPrivateNetworks lets the default client connect to loopback,
+	// private, link-local and other non-public addresses
+	// (webhooks.allow_private_networks).
+	AllowPrivateNetworks bool
 	// Failures counts failed attempts; nil counts nothing.
 	Failures FailureCounter
 	Logger   *slog.Logger
@@ -89,6 +97,9 @@ func (o *Options) defaults() {
 		o.Client = &http.Client{
 			Timeout:       RequestTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		if !o.AllowPrivateNetworks {
+			o.Client.Transport = netguard.NewTransport()
 		}
 	}
 	if o.Logger == nil {
@@ -185,6 +196,9 @@ func (d *Dispatcher) deliver(ctx context.Context, w postgres.DueWebhook) {
 		Delivered: delivered, HTTPStatus: status, RetryFor: d.opts.RetryFor,
 		Backoff: Backoff(w.Attempt, d.opts.InitialBackoff, d.opts.MaxBackoff, rand.Float64)}
 	switch {
+	case errors.Is(err, netguard.ErrNotAllowed):
+		// Neutral: the admin API shows it, and must not tell what is there.
+		out.Error = netguard.ErrNotAllowed.Error()
 	case err != nil:
 		out.Error = truncate(err.Error(), maxErrorLength)
 	case !delivered:

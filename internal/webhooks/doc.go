@@ -25,6 +25,12 @@
 // the same body, so receivers de-duplicate by webhook-id. Events of one order
 // can arrive out of order; their seq says the order.
 //
+// Unless Options.AllowPrivateNetworks, deliveries connect only to public
+// addresses: the dialer checks each address it connects to (netguard.Control),
+// so a subscription's name that resolves to a loopback, private or link-local
+// address at delivery time is not connected to, and the attempt is recorded
+// with the error "address not allowed". Redirects are never followed.
+//
 // Several processes can dispatch at once: fan-out and claims take their rows
 // with FOR UPDATE SKIP LOCKED, and a claimed delivery carries a lease, so a
 // delivery whose process died mid-attempt is taken over when the lease ends.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,7 +195,8 @@ func TestDispatcherSignsAndRecords(t *testing.T) {
 	}}
 	failures := &counter{}
 	d := webhooks.Start(store, webhooks.Options{PollInterval: 10 * time.Millisecond, InitialBackoff: time.Second,
-		MaxBackoff: time.Minute, RetryFor: 24 * time.Hour, Failures: failures, Now: func() time.Time { return now }})
+		MaxBackoff: time.Minute, RetryFor: 24 * time.Hour, Failures: failures, Now: func() time.Time { return now },
+		AllowPrivateNetworks: true}) // the receiver is on loopback
 	defer d.Stop()
 
 	for range 2 {
@@ -223,4 +226,59 @@ func TestDispatcherSignsAndRecords(t *testing.T) {
 		"third failure waits 4s less jitter, got %s", down.Backoff)
 	d.Stop()
 	require.Equal(t, 1, failures.n, "one failed attempt counted")
+}
+
+// TestDispatcherConnectsToNoPrivateAddress: by default the dispatcher does not
+// connect to a receiver on loopback, whether the URL names its address or a
+// name that resolves to it at delivery (as after DNS rebinding: the
+// subscription's check saw another answer), and records a neutral error that
+// says nothing of the target.
+func TestDispatcherConnectsToNoPrivateAddress(t *testing.T) {
+	var hits atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer receiver.Close()
+	port := receiver.Listener.Addr().(*net.TCPAddr).Port
+	urls := []string{
+		receiver.URL + "/hook",
+		"http://localhost:" + strconv.Itoa(port) + "/hook",
+		"http://[::ffff:127.0.0.1]:" + strconv.Itoa(port) + "/hook",
+	}
+	store := &fakeStore{outcomes: make(chan postgres.WebhookOutcome, len(urls))}
+	for i, u := range urls {
+		store.due = append(store.due, postgres.DueWebhook{SubscriptionID: "wh_" + strconv.Itoa(i), OutboxID: 1,
+			EventID: "evt_o-1_1", Attempt: 1, URL: u, Secret: webhooks.NewSecret(), Body: []byte(`{}`)})
+	}
+	failures := &counter{}
+	d := webhooks.Start(store, webhooks.Options{PollInterval: 10 * time.Millisecond, Failures: failures})
+	defer d.Stop()
+	for range urls {
+		o := <-store.outcomes
+		require.False(t, o.Delivered, "%s", o.SubscriptionID)
+		require.Zero(t, o.HTTPStatus, "%s", o.SubscriptionID)
+		require.Equal(t, "address not allowed", o.Error, "%s: the error names neither address nor port", o.SubscriptionID)
+	}
+	d.Stop()
+	require.Zero(t, hits.Load(), "no delivery reached the receiver")
+	require.Equal(t, len(urls), failures.n, "each refused attempt is a failed one")
+}
+
+// TestDispatcherFollowsNoRedirect: a receiver's redirect is a failed attempt;
+// its target is never asked, not even where private networks are allowed.
+func TestDispatcherFollowsNoRedirect(t *testing.T) {
+	var targetHits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { targetHits.Add(1) }))
+	defer target.Close()
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/latest/meta-data", http.StatusTemporaryRedirect)
+	}))
+	defer receiver.Close()
+	store := &fakeStore{outcomes: make(chan postgres.WebhookOutcome, 1), due: []postgres.DueWebhook{{SubscriptionID: "wh_r",
+		OutboxID: 1, EventID: "evt_o-1_1", Attempt: 1, URL: receiver.URL, Secret: webhooks.NewSecret(), Body: []byte(`{}`)}}}
+	d := webhooks.Start(store, webhooks.Options{PollInterval: 10 * time.Millisecond, AllowPrivateNetworks: true})
+	defer d.Stop()
+	o := <-store.outcomes
+	require.False(t, o.Delivered)
+	require.Equal(t, http.StatusTemporaryRedirect, o.HTTPStatus)
+	d.Stop()
+	require.Zero(t, targetHits.Load(), "the redirect was not followed")
 }
