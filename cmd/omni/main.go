@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	_ "net/http/pprof" // served only on debug.pprof_addr
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +29,9 @@ Usage:
   omni serve    run the HTTP API against an external Temporal (OMNI_TEMPORAL_ADDRESS)
   omni worker   run the order workers against an external Temporal
   omni migrate  create the database if needed and apply migrations
+  omni credentials FILE
+                write FILE (once: an existing file is kept) with a random key for every
+                role and store and a random token secret, for serve and worker (-config FILE)
   omni bench    push orders through a running Omni and report throughput and latency
 
 Flags (before the command's own):
@@ -38,6 +43,46 @@ func main() {
 		fmt.Fprintln(os.Stderr, "omni:", err)
 		os.Exit(1)
 	}
+}
+
+// refuseDevCredentials stops a production command that would run with any
+// development credential of omni.yaml: the API would accept its well-known
+// keys, and a worker would sign customer links with its well-known secret.
+func refuseDevCredentials(cmd string, cfg *config.Config) error {
+	keys := cfg.DevCredentials()
+	if len(keys) == 0 {
+		return nil
+	}
+	return fmt.Errorf("omni %s refuses development credentials (values starting %q) in %s: "+
+		"configure real ones in a file (omni -config FILE %s; `omni credentials` writes one) or OMNI_* variables",
+		cmd, config.DevCredentialPrefix, strings.Join(keys, ", "), cmd)
+}
+
+// writeCredentials writes a file of fresh random credentials where none is
+// yet, so that a deployment (deployments/compose.yaml) starts with real ones
+// and keeps them across restarts.
+func writeCredentials(args []string, cfg *config.Config) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: omni credentials FILE")
+	}
+	f, err := os.OpenFile(args[0], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		fmt.Fprintf(os.Stderr, "%s exists: kept as it is\n", args[0])
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(config.ProductionCredentials(cfg.Stores)); err != nil {
+		f.Close()
+		os.Remove(args[0])
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote fresh credentials to %s (mode 0600): start omni with -config %s\n", args[0], args[0])
+	return nil
 }
 
 func run(args []string) error {
@@ -59,6 +104,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if cmd == "credentials" {
+		return writeCredentials(rest, cfg)
+	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
@@ -69,14 +117,13 @@ func run(args []string) error {
 	switch cmd {
 	case "dev":
 		parts = app.Parts{Embedded: true, API: true, Worker: true}
-	case "serve":
-		if cfg.Auth.UsesDevCredentials() {
-			return fmt.Errorf("omni serve refuses the development credentials of omni.yaml (keys and secrets starting %q): "+
-				"configure auth.token_secret and auth.clients in a file (omni -config FILE serve)", config.DevCredentialPrefix)
+		// A developer's webhook receiver listens on localhost.
+		cfg.Webhooks.AllowPrivateNetworksUnlessSet()
+	case "serve", "worker":
+		if err := refuseDevCredentials(cmd, cfg); err != nil {
+			return err
 		}
-		parts = app.Parts{API: true}
-	case "worker":
-		parts = app.Parts{Worker: true}
+		parts = app.Parts{API: cmd == "serve", Worker: cmd == "worker"}
 	case "migrate":
 		if err := app.Migrate(ctx, cfg); err != nil {
 			return err

@@ -15,12 +15,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/workflows"
 )
-
-// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
-const MaxIdempotencyKeyLength = 200
 
 func (s *Server) placeOrder(c echo.Context) error {
 	key, err := idempotencyKey(c, true)
@@ -28,11 +26,11 @@ func (s *Server) placeOrder(c echo.Context) error {
 		return err
 	}
 	var req order.PlaceRequest
-	if err := decode(c, &req); err != nil {
+	if err := bind(c, &req); err != nil {
 		return err
 	}
-	if err := req.Validate(); err != nil {
-		return err
+	if req.ID != "" && !s.auth.MayChooseOrderID(principal(c), req.ID) {
+		return orderIDOutsideNamespace(principal(c))
 	}
 	canonical, err := json.Marshal(req)
 	if err != nil {
@@ -134,7 +132,20 @@ func (s *Server) Reconcile(ctx context.Context, every time.Duration) {
 }
 
 func newOrderID() string {
-	return "ord_" + rand.Text()[:20]
+	return auth.GeneratedOrderIDPrefix + rand.Text()[:20]
+}
+
+// orderIDOutsideNamespace refuses an id the checkout may not choose (see
+// auth.Authenticator.MayChooseOrderID). It says which ids the caller may use,
+// never whether the id it sent exists.
+func orderIDOutsideNamespace(p auth.Principal) error {
+	want := "must not start with another checkout's prefix or with " + auth.GeneratedOrderIDPrefix
+	if p.OrderIDPrefix != "" {
+		want = "must start with " + p.OrderIDPrefix
+	}
+	return &order.Error{Kind: order.KindInvalid, Code: "order_id_outside_namespace",
+		Detail: "this checkout may not choose that order id: each checkout chooses ids in its own namespace",
+		Fields: []order.FieldError{{Field: "id", Detail: want}}}
 }
 
 func (s *Server) getOrder(c echo.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/internal/auth"
+	"github.com/omni-retail/omni/internal/netguard"
 	"github.com/omni-retail/omni/internal/postgres"
 	"github.com/omni-retail/omni/workflows"
 )
@@ -30,6 +32,9 @@ type Server struct {
 	echo      *echo.Echo
 	streams   streams // live timelines (stream.go)
 	notifier  activities.Notifier
+
+	// webhookURLs says which subscription URLs are allowed (webhooks.go).
+	webhookURLs webhookURLPolicy
 }
 
 // Options configures a Server.
@@ -54,6 +59,11 @@ type Options struct {
 	Metrics http.Handler
 	// Notifier resends customer notifications (internal/notify); nil answers 503.
 	Notifier activities.Notifier
+	// AllowPrivateNetworks accepts webhook subscriptions to loopback, private
+	// and link-local addresses (webhooks.allow_private_networks); Resolver
+	// looks their hosts up otherwise (nil: the system's).
+	AllowPrivateNetworks bool
+	Resolver             netguard.Resolver
 }
 
 // New builds the API and registers its routes.
@@ -62,6 +72,7 @@ func New(o Options) *Server {
 		timeout: o.RequestTimeout, auth: o.Auth, log: o.Logger}
 	s.streams.init(o.Events, o.MaxStreams)
 	s.notifier = o.Notifier
+	s.webhookURLs = webhookURLPolicy{allowPrivate: o.AllowPrivateNetworks, resolver: o.Resolver}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -137,16 +148,40 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz says whether PostgreSQL and Temporal answer. Anonymous callers
+// (load balancers, probes) learn only up or down; the causes — which can name
+// the database's host, user and name — go to the log, and to admin and
+// support keys, which also get them in the answer.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
-	status := http.StatusOK
+	up := true
 	if err := s.db.Ping(ctx); err != nil {
-		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+		checks["postgres"], up = err.Error(), false
 	}
 	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+		checks["temporal"], up = err.Error(), false
 	}
-	return c.JSON(status, checks)
+	body := map[string]any{"status": "up"}
+	status := http.StatusOK
+	if !up {
+		body["status"], status = "down", http.StatusServiceUnavailable
+		s.log.Warn("not ready", "postgres", checks["postgres"], "temporal", checks["temporal"])
+	}
+	if s.operator(c) {
+		body["checks"] = checks
+	}
+	return c.JSON(status, body)
+}
+
+// operator reports whether an unauthenticated route's caller sent an admin or
+// support key, which may see the process's internals.
+func (s *Server) operator(c echo.Context) bool {
+	cred, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	if !ok {
+		return false
+	}
+	p, err := s.auth.Authenticate(strings.TrimSpace(cred), time.Now())
+	return err == nil && (p.Role == auth.RoleAdmin || p.Role == auth.RoleSupport)
 }

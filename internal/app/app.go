@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 		}
 		a.webhooks = webhooks.Start(a.db, webhooks.Options{PollInterval: cfg.Webhooks.PollInterval,
 			InitialBackoff: cfg.Webhooks.InitialBackoff, MaxBackoff: cfg.Webhooks.MaxBackoff, RetryFor: cfg.Webhooks.RetryFor,
-			Failures: a.metrics, Logger: log.With("component", "webhooks")})
+			Failures: a.metrics, Logger: log.With("component", "webhooks"), AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks})
 	}
 	if parts.API {
 		events := postgres.NewListener(a.db.Pool(), log)
@@ -131,7 +131,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 			DB: a.db, Temporal: a.client, TaskQueue: cfg.Temporal.TaskQueue, Policy: PolicyOf(cfg), ReassignOrder: cfg.ReassignOrder,
 			RequestTimeout: cfg.HTTP.RequestTimeout, Logger: log, Metrics: a.metrics.Handler(), Events: events,
 			Auth: AuthOf(cfg), LookupsPerMinute: cfg.Auth.LookupsPerMinute,
-			Notifier: notifier,
+			Notifier: notifier, AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 			return a, fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
@@ -237,7 +237,7 @@ func NewWorker(c client.Client, taskQueue string, db *postgres.DB, notifier acti
 func AuthOf(cfg *config.Config) *auth.Authenticator {
 	clients := make([]auth.Client, len(cfg.Auth.Clients))
 	for i, c := range cfg.Auth.Clients {
-		clients[i] = auth.Client{Name: c.Name, Role: auth.Role(c.Role), Key: c.Key, Stores: c.Stores}
+		clients[i] = auth.Client{Name: c.Name, Role: auth.Role(c.Role), Key: c.Key, Stores: c.Stores, OrderIDPrefix: c.OrderIDPrefix}
 	}
 	return auth.New(clients, cfg.Auth.TokenSecret, cfg.Auth.CustomerTokenTTL)
 }

@@ -44,6 +44,8 @@ type Principal struct {
 	OrderID string
 	// Expires is when a customer token stops working (zero for API keys).
 	Expires time.Time
+	// OrderIDPrefix starts every order id a checkout with one chooses.
+	OrderIDPrefix string
 }
 
 // WorksAt reports whether store staff p works for storeID.
@@ -57,6 +59,9 @@ type Client struct {
 	Role   Role
 	Key    string
 	Stores []string
+	// OrderIDPrefix is a checkout's own namespace of order ids (see
+	// Authenticator.MayChooseOrderID).
+	OrderIDPrefix string
 }
 
 // Authenticator checks API keys and customer tokens.
@@ -64,6 +69,8 @@ type Authenticator struct {
 	clients map[[32]byte]Principal
 	secret  []byte
 	ttl     time.Duration
+	// prefixes are the checkouts' order id namespaces.
+	prefixes []string
 }
 
 // New builds an Authenticator for clients, signing customer tokens with
@@ -71,9 +78,33 @@ type Authenticator struct {
 func New(clients []Client, secret string, ttl time.Duration) *Authenticator {
 	a := &Authenticator{clients: map[[32]byte]Principal{}, secret: []byte(secret), ttl: ttl}
 	for _, c := range clients {
-		a.clients[sha256.Sum256([]byte(c.Key))] = Principal{Role: c.Role, Name: c.Name, Stores: c.Stores}
+		a.clients[sha256.Sum256([]byte(c.Key))] = Principal{Role: c.Role, Name: c.Name, Stores: c.Stores, OrderIDPrefix: c.OrderIDPrefix}
+		if c.OrderIDPrefix != "" {
+			a.prefixes = append(a.prefixes, c.OrderIDPrefix)
+		}
 	}
 	return a
+}
+
+// GeneratedOrderIDPrefix starts the ids Omni draws for orders placed without
+// one. Checkouts may not choose ids that start with it.
+const GeneratedOrderIDPrefix = "ord_"
+
+// MayChooseOrderID reports whether checkout p may place an order under id.
+// Each checkout chooses ids in a namespace of its own — under its prefix, or,
+// for the one checkout configured without a prefix, outside every other
+// checkout's — and never among the ids Omni draws. So an id one checkout
+// chose can never be asked for by another, and the answer to a taken id
+// ("order_exists") only ever tells a checkout about its own orders. The
+// decision rests on the id's spelling alone: it reveals nothing either.
+func (a *Authenticator) MayChooseOrderID(p Principal, id string) bool {
+	if strings.HasPrefix(id, GeneratedOrderIDPrefix) {
+		return false
+	}
+	if p.OrderIDPrefix != "" {
+		return strings.HasPrefix(id, p.OrderIDPrefix)
+	}
+	return !slices.ContainsFunc(a.prefixes, func(prefix string) bool { return strings.HasPrefix(id, prefix) })
 }
 
 // ErrUnauthenticated is a missing, unknown or expired credential.

@@ -222,7 +222,9 @@ func TestHealth(t *testing.T) {
 	t.Parallel()
 	c := newAPI(t)
 	require.Equal(t, http.StatusOK, c.do(http.MethodGet, "/healthz", nil).Status)
-	r := c.do(http.MethodGet, "/readyz", nil)
+	r := c.do(http.MethodGet, "/readyz", nil, "Authorization", "none")
 	require.Equal(t, http.StatusOK, r.Status, "readyz: %s", r.Body)
-	require.Equal(t, map[string]any{"postgres": "ok", "temporal": "ok"}, r.json(t))
+	require.Equal(t, map[string]any{"status": "up"}, r.json(t), "anonymous callers learn up or down only")
+	r = c.do(http.MethodGet, "/readyz", nil, "Authorization", "Bearer "+adminKey)
+	require.Equal(t, map[string]any{"status": "up", "checks": map[string]any{"postgres": "ok", "temporal": "ok"}}, r.json(t))
 }

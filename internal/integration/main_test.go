@@ -107,10 +107,18 @@ func testConfig(dataDir, httpAddr, temporalAddr string) *config.Config {
 	cfg.Webhooks.PollInterval = 100 * time.Millisecond
 	cfg.Webhooks.InitialBackoff = 200 * time.Millisecond
 	cfg.Webhooks.MaxBackoff = time.Second
+	// The tests' receivers listen on loopback (ssrf_test.go checks the default refuses them).
+	cfg.Webhooks.AllowPrivateNetworks = true
+	// Every test order is Ada's and every test request comes from 127.0.0.1:
+	// budgets that many tests share. The lookup budgets themselves are tested
+	// in lookup_test.go, with addresses and contacts of their own.
+	cfg.Auth.LookupsPerMinute = 100
+	cfg.Auth.LookupsPerContact = 1000
 	// The development keys of omni.yaml, plus store staff working for every store.
 	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "it-all-stores", Role: "store", Key: allStoresKey,
 		Stores: []string{"store-001", "store-002", "store-003"}})
-	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "app-checkout", Role: "checkout", Key: otherCheckoutKey})
+	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "app-checkout", Role: "checkout", Key: otherCheckoutKey,
+		OrderIDPrefix: "app-"})
 	return cfg
 }
 

@@ -77,6 +77,40 @@ func TestIdempotencyKeyRules(t *testing.T) {
 		"Idempotency-Key", unique("key")), http.StatusConflict))
 }
 
+// TestOrderIDsAreEachCheckoutsOwn: a checkout cannot learn which order ids
+// another checkout used. The web checkout (no prefix) and the app checkout
+// ("app-") choose ids in namespaces that cannot meet, so asking for another
+// checkout's id is refused for its spelling alone, exactly as for an id that
+// nobody used, and "order_exists" only ever names the caller's own order.
+func TestOrderIDsAreEachCheckoutsOwn(t *testing.T) {
+	t.Parallel()
+	c := newAPI(t)
+	const store, sku = "store-003", "SKU-NAMESPACE"
+	c.setStock(store, sku, 50)
+	app := func(id, key string) response {
+		return c.do(http.MethodPost, "/v1/orders", orderBody(id, store, line(sku, 1, 1500)),
+			"Idempotency-Key", key, "Authorization", "Bearer "+otherCheckoutKey)
+	}
+
+	webID := c.place(orderBody(unique("web"), store, line(sku, 1, 1500)))
+	taken, unused := app(webID, unique("key")), app(unique("web"), unique("key"))
+	require.Equal(t, "order_id_outside_namespace", problem(t, taken, http.StatusUnprocessableEntity),
+		"another checkout's id: %s", taken.Body)
+	problem(t, unused, http.StatusUnprocessableEntity)
+	require.Equal(t, string(unused.Body), string(taken.Body), "a taken id and an unused one get the same answer")
+
+	appID := unique("app")
+	r := app(appID, unique("key"))
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	require.Equal(t, "order_exists", problem(t, app(appID, unique("key")), http.StatusConflict), "its own order")
+	require.Equal(t, "order_id_outside_namespace", problem(t, c.do(http.MethodPost, "/v1/orders",
+		orderBody(appID, store, line(sku, 1, 1500)), "Idempotency-Key", unique("key")), http.StatusUnprocessableEntity),
+		"the web checkout may not choose ids in the app's namespace")
+	require.Equal(t, "order_id_outside_namespace", problem(t, c.do(http.MethodPost, "/v1/orders",
+		orderBody("ord_"+unique("x"), store, line(sku, 1, 1500)), "Idempotency-Key", unique("key")), http.StatusUnprocessableEntity),
+		"ids Omni draws are Omni's")
+}
+
 func TestBadOrdersCreateNothing(t *testing.T) {
 	t.Parallel()
 	c := newAPI(t)
