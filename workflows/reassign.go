@@ -16,8 +16,8 @@ type RejectRequest struct {
 	Reason  string `json:"reason"`
 }
 
-// MaxReasonLength bounds a free-text reason.
-const MaxReasonLength = 500
+// MaxReasonLength bounds a free-text reason, in characters.
+const MaxReasonLength = order.MaxReasonLength
 
 func (r *orderRun) validateReject(ctx workflow.Context, req RejectRequest) error {
 	if _, ok := r.handledBefore(ctx); ok {
@@ -35,7 +35,7 @@ func (r *orderRun) validateReject(ctx workflow.Context, req RejectRequest) error
 	if r.o.Status != order.StatusAwaitingPick {
 		return reject(order.KindConflict, "not_awaiting_pick", "the order is %s, not awaiting pick", r.o.Status)
 	}
-	if req.Reason == "" || len(req.Reason) > MaxReasonLength {
+	if req.Reason == "" || order.TooLong(req.Reason, MaxReasonLength) {
 		return reject(order.KindInvalid, "reason", "a reason of 1 to %d characters is required", MaxReasonLength)
 	}
 	return nil

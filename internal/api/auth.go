@@ -70,7 +70,7 @@ func principal(c echo.Context) auth.Principal {
 }
 
 // handedOver are the statuses in which goods have left a store, so that any
-// store may take a return and must be able to read the order.
+// store may take a return and find the order for it (canReturn).
 var handedOver = []order.Status{order.StatusPartiallyCollected, order.StatusCollected,
 	order.StatusPartiallyReturned, order.StatusReturned}
 
@@ -84,9 +84,16 @@ func canSee(p auth.Principal, orderID string, a postgres.OrderAccess) bool {
 	case auth.RoleCustomer:
 		return p.OrderID == orderID
 	case auth.RoleStore:
-		return p.WorksAt(a.StoreID) || slices.Contains(handedOver, a.Status)
+		return p.WorksAt(a.StoreID) // another store's order only for a return: canReturn
 	}
 	return false
+}
+
+// canReturn reports whether p may take goods of the order back, and find the
+// order for that: whoever may see it, and the staff of any store once its
+// goods have been handed over (who see only what a return needs of it).
+func canReturn(p auth.Principal, orderID string, a postgres.OrderAccess) bool {
+	return canSee(p, orderID, a) || (p.Role == auth.RoleStore && slices.Contains(handedOver, a.Status))
 }
 
 // seesPickupCode reports whether p may see the order's pickup code: only the
@@ -173,14 +180,10 @@ var notDigits = regexp.MustCompile(`[^0-9+]`)
 // an unknown order does.
 func (s *Server) lookup(c echo.Context) error {
 	var body lookupBody
-	if err := decode(c, &body); err != nil {
+	if err := bind(c, &body); err != nil {
 		return err
 	}
 	phone := notDigits.ReplaceAllString(body.Phone, "")
-	if body.Number == "" || len(body.Number) > 20 || (body.Email == "" && phone == "") || len(body.Email) > 320 {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the lookup is not valid",
-			Fields: []order.FieldError{{Field: "number", Detail: "the order number and the customer's email or phone are required"}}}
-	}
 	o, err := s.db.FindByNumber(c.Request().Context(), body.Number, body.Email, phone)
 	if err != nil {
 		return err

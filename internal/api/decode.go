@@ -56,6 +56,30 @@ func decode(c echo.Context, v any) error {
 	return nil
 }
 
+// validated is a request body that checks itself once decoded: every
+// offending field at once, as a 422 validation problem.
+type validated interface {
+	Validate() error
+}
+
+// bind is the first step of every handler that takes a body: decode it
+// strictly (see decode), then validate it. Every refusal is a 4xx problem.
+func bind(c echo.Context, v validated) error {
+	if err := decode(c, v); err != nil {
+		return err
+	}
+	return v.Validate()
+}
+
+// bindOptional binds a body the request may leave out (no Content-Length or
+// zero): then v is validated as it is.
+func bindOptional(c echo.Context, v validated) error {
+	if c.Request().ContentLength == 0 {
+		return v.Validate()
+	}
+	return bind(c, v)
+}
+
 func tooLarge() error {
 	return &badRequest{code: "body_too_large", status: http.StatusRequestEntityTooLarge,
 		detail: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}

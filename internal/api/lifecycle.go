@@ -21,18 +21,7 @@ func (s *Server) cancelOrder(c echo.Context) error {
 	var body cancelBody
 	id, a, p := c.Param("id"), accessOf(c), principal(c)
 	return s.mutate(c, mutation{action: workflows.UpdateCancel, orderID: id, body: &body,
-		read: func() error {
-			if c.Request().ContentLength != 0 {
-				if err := decode(c, &body); err != nil {
-					return err
-				}
-			}
-			if len(body.Reason) > workflows.MaxReasonLength {
-				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the cancellation is not valid",
-					Fields: []order.FieldError{{Field: "reason", Detail: "at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
-			}
-			return nil
-		},
+		read: func() error { return bindOptional(c, &body) },
 		check: func() error {
 			if p.Role == auth.RoleCustomer && a.Status != order.StatusPlaced && a.Status != order.StatusAwaitingPick {
 				return order.Errorf(order.KindConflict, "too_late_to_cancel",
@@ -89,7 +78,7 @@ func actorFor(c echo.Context, p auth.Principal) workflows.Actor {
 	if !slices.Contains(channels, a.Channel) {
 		a.Channel = channels[0]
 	}
-	if a.Actor == "" || len(a.Actor) > 100 {
+	if a.Actor == "" || order.TooLong(a.Actor, MaxActorLength) {
 		a.Actor = p.Name
 	}
 	return a

@@ -33,21 +33,8 @@ func (s *Server) setPrice(c echo.Context) error {
 		return badSKU()
 	}
 	var body priceBody
-	if err := decode(c, &body); err != nil {
+	if err := bind(c, &body); err != nil {
 		return err
-	}
-	var fields []order.FieldError
-	if body.Currency == "" {
-		fields = append(fields, order.FieldError{Field: "currency", Detail: "is required; " + currencyRule})
-	} else if !currencyPattern.MatchString(body.Currency) {
-		fields = append(fields, order.FieldError{Field: "currency", Detail: currencyRule})
-	}
-	if body.UnitPrice == nil || *body.UnitPrice < 1 || *body.UnitPrice > order.MaxUnitPrice {
-		fields = append(fields, order.FieldError{Field: "unit_price",
-			Detail: "is required, between 1 and " + itoa(order.MaxUnitPrice) + " minor units"})
-	}
-	if len(fields) > 0 {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the price is not valid", Fields: fields}
 	}
 	p, err := s.db.SetPrice(c.Request().Context(), sku, body.Currency, *body.UnitPrice)
 	if err != nil {

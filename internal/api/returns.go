@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/workflows"
 )
@@ -32,15 +33,7 @@ func (s *Server) takeBack(c echo.Context) error {
 	var body returnBody
 	storeID, id := c.Param("store_id"), c.Param("id")
 	return s.mutate(c, mutation{action: workflows.UpdateReturn, keyRequired: true, orderID: id, storeID: storeID, body: &body,
-		read: func() error {
-			if err := decode(c, &body); err != nil {
-				return err
-			}
-			if fields := checkReturnLines("lines", body.Lines); len(fields) > 0 {
-				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the return is not valid", Fields: fields}
-			}
-			return nil
-		},
+		read: func() error { return bind(c, &body) },
 		run: func(updateID string) (int, any, error) {
 			req := workflows.ReturnRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: body.Lines}
 			var res workflows.TakeBackResult
@@ -52,7 +45,7 @@ func (s *Server) takeBack(c echo.Context) error {
 			if i < 0 {
 				return 0, nil, fmt.Errorf("return %s of order %s is not on the order", res.ID, id)
 			}
-			return http.StatusCreated, map[string]any{"return": o.Returns[i], "order": o.WithoutPickupCode()}, nil
+			return http.StatusCreated, map[string]any{"return": o.Returns[i], "order": takenBackOrder(principal(c), o)}, nil
 		},
 	})
 }
@@ -63,12 +56,7 @@ func (s *Server) exchange(c echo.Context) error {
 	var body exchangeBody
 	storeID, id := c.Param("store_id"), c.Param("id")
 	return s.mutate(c, mutation{action: workflows.UpdateExchange, keyRequired: true, orderID: id, storeID: storeID, body: &body,
-		read: func() error {
-			if err := decode(c, &body); err != nil {
-				return err
-			}
-			return checkExchange(body)
-		},
+		read: func() error { return bind(c, &body) },
 		run: func(updateID string) (int, any, error) {
 			req := workflows.ExchangeRequest{Actor: actorFor(c, principal(c)), StoreID: storeID,
 				ReturnLines: body.ReturnLines, NewLines: body.NewLines, Tender: body.Tender}
@@ -81,56 +69,19 @@ func (s *Server) exchange(c echo.Context) error {
 			if i < 0 {
 				return 0, nil, fmt.Errorf("exchange %s of order %s is not on the order", res.ID, id)
 			}
-			return http.StatusCreated, map[string]any{"exchange": o.Exchanges[i], "order": o.WithoutPickupCode()}, nil
+			return http.StatusCreated, map[string]any{"exchange": o.Exchanges[i], "order": takenBackOrder(principal(c), o)}, nil
 		},
 	})
 }
 
-// checkExchange checks the shape of an exchange.
-func checkExchange(body exchangeBody) error {
-	fields := checkReturnLines("return_lines", body.ReturnLines)
-	if len(body.NewLines) == 0 || len(body.NewLines) > order.MaxLines {
-		fields = append(fields, order.FieldError{Field: "new_lines", Detail: fmt.Sprintf("1 to %d new items", order.MaxLines)})
+// takenBackOrder is the order in the answer of a return or an exchange:
+// without its pickup code for the staff of its store, and only what a return
+// needs (order.ForReturn) for the staff of another store.
+func takenBackOrder(p auth.Principal, o order.Order) any {
+	if p.Role == auth.RoleStore && !p.WorksAt(o.Fulfilment.StoreID) {
+		return o.ForReturn()
 	}
-	for i, l := range body.NewLines {
-		at := fmt.Sprintf("new_lines[%d]", i)
-		fields = append(fields, lineFields(at, l.SKU, l.Quantity, 1)...)
-		// Left out (0), the price is Omni's: the order's for a SKU on it, else the price list's.
-		if l.UnitPrice < 0 || l.UnitPrice > order.MaxUnitPrice {
-			fields = append(fields, order.FieldError{Field: at + ".unit_price", Detail: fmt.Sprintf("must be between 1 and %d minor units, or left out", order.MaxUnitPrice)})
-		}
-	}
-	if t := body.Tender; t != nil {
-		if t.Reference == "" || len(t.Reference) > 200 {
-			fields = append(fields, order.FieldError{Field: "tender.reference", Detail: "is required with a tender, at most 200 characters"})
-		}
-		if len(t.Method) > 50 {
-			fields = append(fields, order.FieldError{Field: "tender.method", Detail: "at most 50 characters"})
-		}
-	}
-	if len(fields) > 0 {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the exchange is not valid", Fields: fields}
-	}
-	return nil
-}
-
-// checkReturnLines checks the shape of lines brought back.
-func checkReturnLines(field string, lines []order.ReturnLine) []order.FieldError {
-	var fields []order.FieldError
-	if len(lines) == 0 || len(lines) > order.MaxLines {
-		return append(fields, order.FieldError{Field: field, Detail: fmt.Sprintf("1 to %d lines", order.MaxLines)})
-	}
-	for i, l := range lines {
-		at := fmt.Sprintf("%s[%d]", field, i)
-		fields = append(fields, lineFields(at, l.SKU, l.Quantity, 1)...)
-		if l.Reason == "" || len(l.Reason) > workflows.MaxReasonLength {
-			fields = append(fields, order.FieldError{Field: at + ".reason", Detail: fmt.Sprintf("is required, at most %d characters", workflows.MaxReasonLength)})
-		}
-		if l.Condition != order.ConditionResellable && l.Condition != order.ConditionDamaged {
-			fields = append(fields, order.FieldError{Field: at + ".condition", Detail: "must be resellable or damaged"})
-		}
-	}
-	return fields
+	return o.WithoutPickupCode()
 }
 
 // checkReturnable answers from the read model what needs no workflow: an
@@ -153,7 +104,7 @@ func (s *Server) returnRefusal(c echo.Context, storeID, orderID string) error {
 	if err != nil {
 		return err
 	}
-	if !canSee(principal(c), orderID, a) {
+	if !canReturn(principal(c), orderID, a) {
 		return order.Errorf(order.KindNotFound, "order_not_found", "no order %q", orderID)
 	}
 	var o order.Order

@@ -53,16 +53,7 @@ func (s *Server) pick(c echo.Context) error {
 	var body pickBody
 	storeID, id := c.Param("store_id"), c.Param("id")
 	return s.mutate(c, mutation{action: workflows.UpdatePick, orderID: id, storeID: storeID, body: &body,
-		read: func() error {
-			if err := decode(c, &body); err != nil {
-				return err
-			}
-			if body.Lines == nil {
-				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the pick report is not valid",
-					Fields: []order.FieldError{{Field: "lines", Detail: "is required: the quantity found of each line"}}}
-			}
-			return checkLines("lines", *body.Lines, 0)
-		},
+		read: func() error { return bind(c, &body) },
 		run: func(updateID string) (int, any, error) {
 			req := workflows.PickRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Lines: *body.Lines}
 			return s.storeUpdate(c, id, updateID, workflows.UpdatePick, req)
@@ -83,19 +74,7 @@ func (s *Server) collect(c echo.Context) error {
 	storeID, id := c.Param("store_id"), c.Param("id")
 	ctx := c.Request().Context()
 	return s.mutate(c, mutation{action: workflows.UpdateCollect, keyRequired: true, orderID: id, storeID: storeID, body: &body,
-		read: func() error {
-			if err := decode(c, &body); err != nil {
-				return err
-			}
-			if body.PickupCode == "" {
-				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the handover is not valid",
-					Fields: []order.FieldError{{Field: "pickup_code", Detail: "is required"}}}
-			}
-			if err := checkLines("lines", body.Lines, 1); err != nil {
-				return err
-			}
-			return checkRefused(body.Refused)
-		},
+		read: func() error { return bind(c, &body) },
 		check: func() error {
 			until, err := s.db.PickupCodeLockedUntil(ctx, id, PickupCodeAttempts, PickupCodeLockout)
 			if err != nil {
@@ -136,20 +115,6 @@ func (s *Server) handOver(c echo.Context, id, updateID string, req workflows.Col
 	return status, o, err
 }
 
-// checkRefused checks the lines refused at a handover.
-func checkRefused(refused []workflows.RefusedLine) error {
-	lines := make([]order.LineQty, len(refused))
-	for i, l := range refused {
-		if len(l.Reason) > workflows.MaxReasonLength {
-			return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the refused lines are not valid",
-				Fields: []order.FieldError{{Field: "refused[" + itoa(i) + "].reason",
-					Detail: "must be at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
-		}
-		lines[i] = order.LineQty{SKU: l.SKU, Quantity: l.Quantity}
-	}
-	return checkLines("refused", lines, 1)
-}
-
 // rejectBody is a store's reason for turning an order down.
 type rejectBody struct {
 	Reason string `json:"reason"`
@@ -161,16 +126,7 @@ func (s *Server) reject(c echo.Context) error {
 	var body rejectBody
 	storeID, id := c.Param("store_id"), c.Param("id")
 	return s.mutate(c, mutation{action: workflows.UpdateReject, orderID: id, storeID: storeID, body: &body,
-		read: func() error {
-			if err := decode(c, &body); err != nil {
-				return err
-			}
-			if body.Reason == "" || len(body.Reason) > workflows.MaxReasonLength {
-				return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the rejection is not valid",
-					Fields: []order.FieldError{{Field: "reason", Detail: "is required, at most " + itoa(workflows.MaxReasonLength) + " characters"}}}
-			}
-			return nil
-		},
+		read: func() error { return bind(c, &body) },
 		run: func(updateID string) (int, any, error) {
 			req := workflows.RejectRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Reason: body.Reason}
 			return s.storeUpdate(c, id, updateID, workflows.UpdateReject, req)
@@ -198,34 +154,6 @@ func asDomain(err error) error {
 		}
 	}
 	return err
-}
-
-func checkLines(field string, lines []order.LineQty, minQty int64) error {
-	var fields []order.FieldError
-	if len(lines) > order.MaxLines {
-		fields = append(fields, order.FieldError{Field: field, Detail: "too many lines"})
-	}
-	for i, l := range lines {
-		fields = append(fields, lineFields(field+"["+itoa(i)+"]", l.SKU, l.Quantity, minQty)...)
-	}
-	if len(fields) > 0 {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the lines are not valid", Fields: fields}
-	}
-	return nil
-}
-
-// lineFields checks one line's SKU and quantity (minQty to MaxQuantity); at
-// names the line in the field errors ("lines[2]").
-func lineFields(at, sku string, qty, minQty int64) []order.FieldError {
-	var fields []order.FieldError
-	if !skuPattern.MatchString(sku) {
-		fields = append(fields, order.FieldError{Field: at + ".sku", Detail: "is not a SKU"})
-	}
-	if qty < minQty || qty > order.MaxQuantity {
-		fields = append(fields, order.FieldError{Field: at + ".quantity",
-			Detail: "must be between " + itoa(int(minQty)) + " and " + itoa(order.MaxQuantity)})
-	}
-	return fields
 }
 
 // checkOrderStore answers from the read model, before Temporal is asked:
@@ -310,12 +238,8 @@ func (s *Server) setStock(c echo.Context) error {
 		return newBadRequest("bad_sku", "the SKU in the path is not valid", order.FieldError{Field: "sku", Detail: "not a SKU"})
 	}
 	var body stockBody
-	if err := decode(c, &body); err != nil {
+	if err := bind(c, &body); err != nil {
 		return err
-	}
-	if body.OnHand == nil || *body.OnHand < 0 || *body.OnHand > MaxOnHand {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the stock figure is not valid",
-			Fields: []order.FieldError{{Field: "on_hand", Detail: "is required, between 0 and " + itoa(MaxOnHand)}}}
 	}
 	st, err := s.db.SetStock(c.Request().Context(), c.Param("store_id"), sku, *body.OnHand)
 	if err != nil {

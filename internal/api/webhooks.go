@@ -1,29 +1,61 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/omni-retail/omni/internal/netguard"
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/internal/postgres"
 	"github.com/omni-retail/omni/internal/webhooks"
 )
 
-// Limits of a webhook subscription.
+// Limits of a page of deliveries (a subscription's own are in validate.go).
 const (
-	maxWebhookURLLength  = 2048
-	maxWebhookEventTypes = 50
 	// defaultDeliveries and maxDeliveries bound a page of deliveries.
 	defaultDeliveries = 100
 	maxDeliveries     = 1000
 )
 
 var eventTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// webhookURLPolicy says which subscription URLs Omni will deliver to.
+type webhookURLPolicy struct {
+	// allowPrivate accepts any host (webhooks.allow_private_networks).
+	allowPrivate bool
+	// resolver looks hosts up; nil is the system's.
+	resolver netguard.Resolver
+}
+
+// resolveTimeout bounds the look-up of a subscription's host.
+const resolveTimeout = 5 * time.Second
+
+// check refuses, with 422 url_not_allowed, a URL whose host is or resolves to
+// an address that is not public (netguard.CheckURL), unless private networks
+// are allowed. The dispatcher checks again at each connection: a name can
+// resolve elsewhere by then.
+func (p webhookURLPolicy) check(ctx context.Context, rawURL string) error {
+	if p.allowPrivate {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	var refused *netguard.URLError
+	if err := netguard.CheckURL(ctx, rawURL, p.resolver); errors.As(err, &refused) {
+		return &order.Error{Kind: order.KindInvalid, Code: "url_not_allowed",
+			Detail: "webhooks are delivered to public addresses only: " + refused.Reason,
+			Fields: []order.FieldError{{Field: "url", Detail: refused.Reason}}}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
 
 // webhookBody is the body of a new subscription.
 type webhookBody struct {
@@ -41,32 +73,12 @@ type newWebhook struct {
 // signing secret and shows it in this answer only.
 func (s *Server) createWebhook(c echo.Context) error {
 	var body webhookBody
-	if err := decode(c, &body); err != nil {
+	if err := bind(c, &body); err != nil {
 		return err
 	}
-	var fields []order.FieldError
-	if u, err := url.Parse(body.URL); body.URL == "" || len(body.URL) > maxWebhookURLLength || err != nil ||
-		(u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
-		fields = append(fields, order.FieldError{Field: "url",
-			Detail: "is required: an absolute http or https URL without a fragment, at most " + itoa(maxWebhookURLLength) + " characters"})
-	}
-	if len(body.EventTypes) > maxWebhookEventTypes {
-		fields = append(fields, order.FieldError{Field: "event_types", Detail: "at most " + itoa(maxWebhookEventTypes) + " types"})
-	}
-	types := make([]string, 0, len(body.EventTypes))
-	seen := map[string]bool{}
-	for i, t := range body.EventTypes {
-		if !eventTypePattern.MatchString(t) {
-			fields = append(fields, order.FieldError{Field: "event_types[" + itoa(i) + "]",
-				Detail: "is not an event type (lower case letters, digits and _)"})
-		}
-		if !seen[t] {
-			types = append(types, t)
-			seen[t] = true
-		}
-	}
-	if len(fields) > 0 {
-		return &order.Error{Kind: order.KindInvalid, Code: "validation", Detail: "the subscription is not valid", Fields: fields}
+	types := body.eventTypes()
+	if err := s.webhookURLs.check(c.Request().Context(), body.URL); err != nil {
+		return err
 	}
 	sub, err := s.db.CreateWebhook(c.Request().Context(), webhooks.NewSubscriptionID(), body.URL, webhooks.NewSecret(), types)
 	if err != nil {
@@ -117,6 +129,10 @@ func (s *Server) webhookDeliveries(c echo.Context) error {
 		limit = n
 	}
 	orderID := c.QueryParam("order_id")
+	if len(orderID) > maxOrderIDLength {
+		return newBadRequest("bad_query", "order_id is not valid",
+			order.FieldError{Field: "order_id", Detail: "at most " + itoa(maxOrderIDLength) + " characters"})
+	}
 	id := c.Param("id")
 	ds, err := s.db.WebhookDeliveries(c.Request().Context(), id, status, orderID, limit)
 	if err != nil {

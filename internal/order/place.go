@@ -7,15 +7,6 @@ import (
 	"strings"
 )
 
-// Limits on what one order may carry.
-const (
-	MaxLines       = 100
-	MaxQuantity    = 10_000
-	MaxUnitPrice   = 100_000_000 // one million in a two-decimal currency
-	maxFieldLength = 200
-	maxPushToken   = 1024
-)
-
 var (
 	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 	skuPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
@@ -63,41 +54,12 @@ func (r *PlaceRequest) Validate() error {
 		fields = append(fields, FieldError{Field: field, Detail: fmt.Sprintf(format, args...)})
 	}
 	if r.ID != "" && !idPattern.MatchString(r.ID) {
-		bad("id", "must be 1-64 letters, digits, '_', '.', ':' or '-'")
+		bad("id", "must be 1-%d letters, digits, '_', '.', ':' or '-'", MaxIDLength)
 	}
 	if r.Channel != "" && !ValidChannel(r.Channel) {
-		bad("channel", "unknown channel %q", r.Channel)
+		bad("channel", "unknown channel (want web, app, pos, store_console, contact_centre or system)")
 	}
-	if r.Customer.Email == "" {
-		bad("customer.email", "is required")
-	} else if a, err := mail.ParseAddress(r.Customer.Email); err != nil || a.Address != r.Customer.Email {
-		bad("customer.email", "is not an email address")
-	}
-	if _, ok := NormalPhone(r.Customer.Phone); r.Customer.Phone != "" && !ok {
-		bad("customer.phone", phoneDetail)
-	}
-	if len(r.Customer.Name) > maxFieldLength || len(r.Customer.ID) > maxFieldLength {
-		bad("customer", "name and id must be at most %d characters", maxFieldLength)
-	}
-	switch r.Customer.Notify {
-	case "", NotifyEmail:
-	case NotifySMS:
-		if r.Customer.Phone == "" {
-			bad("customer.phone", "is required when customer.notify is sms")
-		}
-	case NotifyPush:
-		if r.Customer.PushToken == "" {
-			bad("customer.push_token", "is required when customer.notify is push")
-		}
-	default:
-		bad("customer.notify", "want email, sms or push, got %q", r.Customer.Notify)
-	}
-	if r.Customer.Language != "" && !languagePattern.MatchString(r.Customer.Language) {
-		bad("customer.language", "is not a language tag such as en, fr or fr-CA")
-	}
-	if t := r.Customer.PushToken; t != "" && (len(t) > maxPushToken || !pushTokenPattern.MatchString(t)) {
-		bad("customer.push_token", "must be 1-1024 printable characters without spaces")
-	}
+	r.Customer.validate(bad)
 	if !currencyPattern.MatchString(r.Currency) {
 		bad("currency", "must be an ISO 4217 code such as GBP")
 	}
@@ -105,11 +67,13 @@ func (r *PlaceRequest) Validate() error {
 	case FulfilmentCollect:
 		if r.Fulfilment.StoreID == "" {
 			bad("fulfilment.store_id", "is required for collection in store")
+		} else if TooLong(r.Fulfilment.StoreID, MaxStoreIDLength) {
+			bad("fulfilment.store_id", "must be at most %d characters", MaxStoreIDLength)
 		}
 	case "":
 		bad("fulfilment.type", "is required")
 	default:
-		bad("fulfilment.type", "unsupported fulfilment type %q (supported: collect)", r.Fulfilment.Type)
+		bad("fulfilment.type", "unsupported fulfilment type (supported: collect)")
 	}
 	switch {
 	case len(r.Lines) == 0:
@@ -120,9 +84,12 @@ func (r *PlaceRequest) Validate() error {
 	seen := make(map[string]bool, len(r.Lines))
 	var total int64
 	for i, l := range r.Lines {
+		if i == MaxLines {
+			break // the list is refused as a whole above; its first MaxLines are enough to report on
+		}
 		at := fmt.Sprintf("lines[%d]", i)
 		if !skuPattern.MatchString(l.SKU) {
-			bad(at+".sku", "must be 1-64 letters, digits or '_', '.', ':', '/', '-'")
+			bad(at+".sku", "must be 1-%d letters, digits or '_', '.', ':', '/', '-'", MaxSKULength)
 		} else if seen[l.SKU] {
 			bad(at+".sku", "SKU %s appears twice; put the whole quantity on one line", l.SKU)
 		}
@@ -136,18 +103,22 @@ func (r *PlaceRequest) Validate() error {
 		total += l.Quantity * l.UnitPrice
 	}
 	if n := r.Nominee; n != nil {
-		if name := strings.TrimSpace(n.Name); name == "" || len(name) > maxFieldLength {
-			bad("nominee.name", "is required for a nominee, at most %d characters", maxFieldLength)
+		if name := strings.TrimSpace(n.Name); name == "" || TooLong(name, MaxNameLength) {
+			bad("nominee.name", "is required for a nominee, at most %d characters", MaxNameLength)
 		}
-		if _, ok := NormalPhone(n.Phone); n.Phone != "" && !ok {
-			bad("nominee.phone", phoneDetail)
-		}
+		checkPhone("nominee.phone", n.Phone, bad)
 	}
-	if r.Payment.Method == "" {
+	switch m := r.Payment.Method; {
+	case m == "":
 		bad("payment.method", "is required")
+	case TooLong(m, MaxPaymentMethodLength):
+		bad("payment.method", "must be at most %d characters", MaxPaymentMethodLength)
 	}
-	if r.Payment.Reference == "" || len(r.Payment.Reference) > maxFieldLength {
+	switch ref := r.Payment.Reference; {
+	case ref == "":
 		bad("payment.reference", "is required (the payment provider's authorisation reference)")
+	case TooLong(ref, MaxPaymentReferenceLength):
+		bad("payment.reference", "must be at most %d characters", MaxPaymentReferenceLength)
 	}
 	if len(fields) == 0 && r.Payment.Amount != total {
 		bad("payment.amount", "authorised %d does not match the order total %d", r.Payment.Amount, total)
@@ -156,6 +127,59 @@ func (r *PlaceRequest) Validate() error {
 		return &Error{Kind: KindInvalid, Code: "validation", Detail: "the order is not valid", Fields: fields}
 	}
 	return nil
+}
+
+// validate reports what is wrong with the customer of an order through bad.
+func (c *Customer) validate(bad func(field, format string, args ...any)) {
+	switch {
+	case c.Email == "":
+		bad("customer.email", "is required")
+	case TooLong(c.Email, MaxEmailLength):
+		bad("customer.email", "must be at most %d characters", MaxEmailLength)
+	default:
+		if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
+			bad("customer.email", "is not an email address")
+		}
+	}
+	checkPhone("customer.phone", c.Phone, bad)
+	if TooLong(c.Name, MaxNameLength) {
+		bad("customer.name", "must be at most %d characters", MaxNameLength)
+	}
+	if TooLong(c.ID, MaxCustomerIDLength) {
+		bad("customer.id", "must be at most %d characters", MaxCustomerIDLength)
+	}
+	switch c.Notify {
+	case "", NotifyEmail:
+	case NotifySMS:
+		if c.Phone == "" {
+			bad("customer.phone", "is required when customer.notify is sms")
+		}
+	case NotifyPush:
+		if c.PushToken == "" {
+			bad("customer.push_token", "is required when customer.notify is push")
+		}
+	default:
+		bad("customer.notify", "want email, sms or push")
+	}
+	if l := c.Language; l != "" && (len(l) > MaxLanguageLength || !languagePattern.MatchString(l)) {
+		bad("customer.language", "is not a language tag such as en, fr or fr-CA")
+	}
+	if t := c.PushToken; t != "" && (len(t) > MaxPushTokenLength || !pushTokenPattern.MatchString(t)) {
+		bad("customer.push_token", "must be 1-%d printable characters without spaces", MaxPushTokenLength)
+	}
+}
+
+// checkPhone reports a phone number (optional) that is too long or not plausible.
+func checkPhone(field, phone string, bad func(field, format string, args ...any)) {
+	switch {
+	case phone == "":
+	case TooLong(phone, MaxPhoneLength):
+		bad(field, "must be at most %d characters", MaxPhoneLength)
+	default:
+		if _, ok := NormalPhone(phone); !ok {
+			bad(field, phoneDetail)
+		}
+	}
 }
 
 // phoneDetail is what a field error says of a phone number that is not plausible.
