@@ -152,6 +152,10 @@ func Load(file string) (*Config, error) {
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	var err error
+	if c.Webhooks.allowPrivateSet, err = setByOperator(file, allowPrivateNetworksKey); err != nil {
+		return nil, err
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

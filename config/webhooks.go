@@ -1,6 +1,13 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
 
 // MinWebhookRetry is the shortest webhooks.retry_for allowed: a receiver may
 // be down for a day without losing an event.
@@ -19,6 +26,44 @@ type Webhooks struct {
 	// RetryFor is how long after its first attempt a delivery is retried
 	// before it is marked failed. At least MinWebhookRetry.
 	RetryFor time.Duration `mapstructure:"retry_for"`
+	// AllowPrivateNetworks lets subscriptions and deliveries reach loopback,
+	// private, link-local, carrier-grade NAT and other non-public addresses
+	// (internal/netguard). Off by default; `omni dev` turns it on unless the
+	// operator set it (AllowPrivateNetworksUnlessSet).
+	AllowPrivateNetworks bool `mapstructure:"allow_private_networks"`
+	// allowPrivateSet records that a file or the environment set
+	// AllowPrivateNetworks (Load).
+	allowPrivateSet bool
+}
+
+// allowPrivateNetworksKey is AllowPrivateNetworks's key.
+const allowPrivateNetworksKey = "webhooks.allow_private_networks"
+
+// AllowPrivateNetworksUnlessSet turns AllowPrivateNetworks on unless the
+// operator set it, in the configuration file or the environment
+// (OMNI_WEBHOOKS_ALLOW_PRIVATE_NETWORKS): `omni dev`'s default, where a
+// developer's receiver listens on localhost. Production commands never call it.
+func (w *Webhooks) AllowPrivateNetworksUnlessSet() {
+	if !w.allowPrivateSet {
+		w.AllowPrivateNetworks = true
+	}
+}
+
+// setByOperator reports whether key is set in file or in its OMNI_
+// environment variable, rather than left to the embedded defaults.
+func setByOperator(file, key string) (bool, error) {
+	if _, ok := os.LookupEnv("OMNI_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))); ok {
+		return true, nil
+	}
+	if file == "" {
+		return false, nil
+	}
+	f := viper.New()
+	f.SetConfigFile(file)
+	if err := f.ReadInConfig(); err != nil {
+		return false, fmt.Errorf("config: %s: %w", file, err)
+	}
+	return f.IsSet(key), nil
 }
 
 func (c *Config) validateWebhooks(bad func(key, format string, args ...any)) {

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -46,4 +48,46 @@ func TestWebhookInvalidValuesNameTheKey(t *testing.T) {
 	t.Setenv("OMNI_WEBHOOKS_RETRY_FOR", "24h")
 	_, err := config.Load("")
 	require.NoError(t, err, "a day is enough")
+}
+
+// TestWebhookPrivateNetworks: private networks are refused unless the
+// operator allows them; omni dev allows them unless the operator said
+// otherwise, in the environment or a file.
+func TestWebhookPrivateNetworks(t *testing.T) {
+	load := func(t *testing.T, file string) *config.Config {
+		t.Helper()
+		c, err := config.Load(file)
+		require.NoError(t, err)
+		return c
+	}
+	dev := func(c *config.Config) bool {
+		c.Webhooks.AllowPrivateNetworksUnlessSet()
+		return c.Webhooks.AllowPrivateNetworks
+	}
+	fileWith := func(t *testing.T, yaml string) string {
+		f := filepath.Join(t.TempDir(), "omni.yaml")
+		require.NoError(t, os.WriteFile(f, []byte(yaml), 0o600))
+		return f
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		require.False(t, load(t, "").Webhooks.AllowPrivateNetworks, "serve and worker refuse private networks")
+		require.True(t, dev(load(t, "")), "omni dev allows them")
+	})
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("OMNI_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "true")
+		require.True(t, load(t, "").Webhooks.AllowPrivateNetworks)
+		t.Setenv("OMNI_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "false")
+		require.False(t, load(t, "").Webhooks.AllowPrivateNetworks)
+		require.False(t, dev(load(t, "")), "omni dev keeps the operator's false")
+	})
+	t.Run("file", func(t *testing.T) {
+		off := fileWith(t, "webhooks:\n  allow_private_networks: false\n")
+		require.False(t, dev(load(t, off)), "omni dev keeps the file's false")
+		on := fileWith(t, "webhooks:\n  allow_private_networks: true\n")
+		require.True(t, load(t, on).Webhooks.AllowPrivateNetworks)
+		other := fileWith(t, "webhooks:\n  retry_for: 96h\n")
+		require.False(t, load(t, other).Webhooks.AllowPrivateNetworks)
+		require.True(t, dev(load(t, other)), "a file that does not set it leaves omni dev's default")
+	})
 }
