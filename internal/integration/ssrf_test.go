@@ -145,8 +145,7 @@ func TestSSRFDeliveryRebound(t *testing.T) {
 	a, cfg := guardedOmni(t, app.Parts{Worker: true})
 	srv := httptest.NewServer(omniapi.New(omniapi.Options{
 		DB: a.DB(), Temporal: a.Client(), TaskQueue: cfg.Temporal.TaskQueue, Policy: app.PolicyOf(cfg),
-		ReassignOrder: cfg.ReassignOrder, RequestTimeout: cfg.HTTP.RequestTimeout, Logger: testLogger(),
-		Auth: app.AuthOf(cfg), LookupsPerMinute: cfg.Auth.LookupsPerMinute,
+		ReassignOrder: cfg.ReassignOrder, RequestTimeout: cfg.HTTP.RequestTimeout, Logger: testLogger(), Auth: app.AuthOf(cfg),
 		AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks,
 		Resolver:             rebindingResolver{"localhost": "93.184.216.34"},
 	}).Handler())
