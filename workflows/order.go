@@ -151,6 +151,7 @@ type orderRun struct {
 	sending       bool           // a notification is with the provider now
 
 	lockouts workflow.ReceiveChannel // SignalPickupCodeLocked
+	lookups  workflow.ReceiveChannel // SignalLookedUpForReturn
 }
 
 // exactlyOnceChange marks the version whose orders take turns for every
@@ -199,6 +200,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 		r.sendNotifications(ctx)
 	}
 	r.recordLockouts(ctx)
+	r.recordLookups(ctx)
 
 	if in.State == nil {
 		release, err := r.take(ctx)
@@ -250,6 +252,7 @@ func (r *orderRun) register(ctx workflow.Context) error {
 		}
 	}
 	r.lockouts = workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
+	r.lookups = workflow.GetSignalChannel(ctx, SignalLookedUpForReturn)
 	return nil
 }
 

@@ -148,7 +148,8 @@ func (r *orderRun) overBudget(ctx workflow.Context) bool {
 // ended while it waited.
 func (r *orderRun) continueAsNew(ctx workflow.Context) error {
 	quiet := func() bool {
-		return r.idle() && !r.sending && workflow.AllHandlersFinished(ctx) && len(r.pending) == 0 && r.lockouts.Len() == 0
+		return r.idle() && !r.sending && workflow.AllHandlersFinished(ctx) && len(r.pending) == 0 &&
+			r.lockouts.Len() == 0 && r.lookups.Len() == 0
 	}
 	for {
 		if err := workflow.Await(ctx, func() bool {

@@ -2,17 +2,21 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/console"
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/internal/postgres"
+	"github.com/omni-retail/omni/workflows"
 )
 
 // The routes behind the store console (/console/) and the customer's order
@@ -88,27 +92,60 @@ func (s *Server) customerOrder(c echo.Context) error {
 }
 
 // storeOrderByNumber serves GET /v1/stores/{store_id}/orders/by-number/{number}:
-// the order with the number on the customer's receipt, for store staff who
-// may see it (their store's orders, and any handed-over order for a return).
+// the order with the number on the customer's receipt, for store staff. An
+// order of a store the key works for comes whole (but its pickup code).
+// Another store's order is found only for a return — its goods handed over,
+// its return window open — and only what a return needs of it
+// (order.ForReturn); the read is put on the order's timeline
+// (looked_up_for_return) before it is answered. Any other number answers as
+// an unknown one, so walking the sequential numbers finds nothing else.
 func (s *Server) storeOrderByNumber(c echo.Context) error {
 	ctx := c.Request().Context()
 	number := c.Param("number")
+	unknown := order.Errorf(order.KindNotFound, "order_not_found", "no order number %q", number)
 	if number == "" || len(number) > 20 {
-		return order.Errorf(order.KindNotFound, "order_not_found", "no order number %q", number)
+		return unknown
 	}
 	id, err := s.db.OrderIDByNumber(ctx, number)
 	if err != nil {
 		return err
 	}
-	a, err := s.access(c, id)
-	if err != nil {
-		return order.Errorf(order.KindNotFound, "order_not_found", "no order number %q", number)
-	}
-	o, err := s.db.Order(ctx, id)
+	doc, a, err := s.db.OrderWithAccess(ctx, id)
 	if err != nil {
 		return err
 	}
-	return s.respondOrder(c, http.StatusOK, id, o, a)
+	p := principal(c)
+	if !canReturn(p, id, a) {
+		return unknown
+	}
+	var o order.Order
+	if err := json.Unmarshal(doc, &o); err != nil {
+		return err
+	}
+	if canSee(p, id, a) {
+		return s.respondOrder(c, http.StatusOK, id, o, a)
+	}
+	if o.CheckReturnable(time.Now()) != nil {
+		return unknown // nothing of it can be taken back: no reason to read it
+	}
+	if err := s.recordLookUp(c, id, workflows.LookedUpForReturn{Actor: actorFor(c, p), StoreID: c.Param("store_id")}); err != nil {
+		if errors.As(err, new(*serviceerror.NotFound)) {
+			return unknown // its lifecycle has ended: it can no longer be returned
+		}
+		s.log.Error("record a look-up for a return on the timeline", "order_id", id, "error", err)
+		return order.Errorf(order.KindUnavailable, "timeline_unavailable",
+			"the look-up could not be recorded on the order's timeline; try again")
+	}
+	return c.JSON(http.StatusOK, o.ForReturn())
+}
+
+// recordLookUp asks the order's workflow to put a read for a return on the
+// timeline. Temporal has the signal in the order's history when this
+// returns; the workflow records it in the order's turn.
+func (s *Server) recordLookUp(c echo.Context, orderID string, sig workflows.LookedUpForReturn) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.timeout)
+	defer cancel()
+	return s.temporal.SignalWorkflow(ctx, workflows.WorkflowID(orderID), "", workflows.SignalLookedUpForReturn, sig)
 }
 
 // streamStore serves GET /v1/stores/{store_id}/events/stream: the store's live
