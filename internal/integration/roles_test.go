@@ -21,7 +21,9 @@ func customerToken(id string) string {
 // Every endpoint × role: allowed (the request passes authorisation and is
 // answered on its merits: 200, or 409/422 for a harmless request that changes
 // nothing), 403 (the role may not do this), 404 (the caller may not know the
-// order exists), 401 (no credential).
+// order exists), 401 (no credential). Store staff read only their stores'
+// orders; another store's handed-over order they may only take back, and
+// find by number for that.
 func TestRolesTable(t *testing.T) {
 	t.Parallel()
 	c := newAPI(t)
@@ -32,6 +34,11 @@ func TestRolesTable(t *testing.T) {
 	c.waitStatus(id, "awaiting_pick")
 	other := c.place(orderBody("", store, line(sku, 1, 1000)))
 	custA, custB := customerToken(id), customerToken(other)
+	// A handed-over order of store-001: another store may take it back and
+	// find it by number for that, but not read it.
+	done := c.collected(line(sku, 1, 1000))
+	number, doneNumber := c.order(id).Number, c.order(done).Number
+	d := "/v1/orders/" + done
 
 	principals := []struct{ name, key string }{
 		{"checkout", checkoutKey}, {"other checkout", otherCheckoutKey}, {"store-001", store1Key}, {"store-002", store2Key},
@@ -62,6 +69,15 @@ func TestRolesTable(t *testing.T) {
 		{"PUT", "/v1/prices/" + sku, map[string]any{"currency": "GBP", "unit_price": 0}, []int{403, 403, 403, 403, 403, 422, 403, 403, 401}},
 		{"GET", "/v1/prices/" + sku, nil, []int{200, 200, 200, 200, 200, 200, 403, 403, 401}},
 		{"GET", o + "/events/stream?probe=1", nil, []int{0, 404, 0, 404, 0, 403, 0, 404, 401}},
+		{"GET", s1 + "/orders/by-number/" + number, nil, []int{403, 403, 200, 403, 403, 403, 403, 403, 401}},
+		{"GET", s2 + "/orders/by-number/" + number, nil, []int{403, 403, 403, 404, 403, 403, 403, 403, 401}},
+		{"GET", d, nil, []int{200, 404, 200, 404, 200, 403, 404, 404, 401}},
+		{"GET", d + "/events", nil, []int{200, 404, 200, 404, 200, 403, 404, 404, 401}},
+		{"GET", d + "/events/stream?probe=1", nil, []int{0, 404, 0, 404, 0, 403, 404, 404, 401}},
+		{"GET", s1 + "/orders/by-number/" + doneNumber, nil, []int{403, 403, 200, 403, 403, 403, 403, 403, 401}},
+		{"GET", s2 + "/orders/by-number/" + doneNumber, nil, []int{403, 403, 403, 200, 403, 403, 403, 403, 401}},
+		{"POST", s2 + "/orders/" + done + "/returns", map[string]any{}, []int{403, 403, 403, 422, 403, 403, 403, 403, 401}},
+		{"POST", s2 + "/orders/" + done + "/exchanges", map[string]any{}, []int{403, 403, 403, 422, 403, 403, 403, 403, 401}},
 	}
 	for _, tc := range tests {
 		for i, p := range principals {
@@ -80,6 +96,7 @@ func TestRolesTable(t *testing.T) {
 		}
 	}
 	require.Equal(t, "awaiting_pick", c.order(id).Status, "nothing in the table changed the order")
+	require.Equal(t, "collected", c.order(done).Status, "nor the handed-over one")
 }
 
 // The pickup code is shown only to the customer and the checkout that placed
