@@ -45,6 +45,9 @@ type Config struct {
 type HTTP struct {
 	Addr           string        `mapstructure:"addr"`
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
+	// X-Forwarded-For is believed; see TrustedProxyNets.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }
 
 // Database configures PostgreSQL.
@@ -190,6 +193,9 @@ func (c *Config) Validate() error {
 
 	hostPort("http.addr", c.HTTP.Addr, false)
 	positive("http.request_timeout", c.HTTP.RequestTimeout)
+	if _, err := c.HTTP.TrustedProxyNets(); err != nil {
+		bad("http.trusted_proxies", "%v", err)
+	}
 	if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") ||
 		strings.TrimPrefix(u.Path, "/") == "" {
 		bad("database.url", "want postgres://user@host:port/dbname, got %q", c.Database.URL)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -164,30 +163,4 @@ func (s *Server) respondOrder(c echo.Context, status int, orderID string, o orde
 		o = o.WithoutPickupCode()
 	}
 	return c.JSON(status, o)
-}
-
-// lookupBody finds an order by what its customer knows.
-type lookupBody struct {
-	Number string `json:"number"`
-	Email  string `json:"email"`
-	Phone  string `json:"phone"`
-}
-
-var notDigits = regexp.MustCompile(`[^0-9+]`)
-
-// lookup trades an order number and the customer's email or phone for a
-// short-lived customer token for that order. A wrong pair answers exactly as
-// an unknown order does.
-func (s *Server) lookup(c echo.Context) error {
-	var body lookupBody
-	if err := bind(c, &body); err != nil {
-		return err
-	}
-	phone := notDigits.ReplaceAllString(body.Phone, "")
-	o, err := s.db.FindByNumber(c.Request().Context(), body.Number, body.Email, phone)
-	if err != nil {
-		return err
-	}
-	token, exp := s.auth.CustomerToken(o.ID, time.Now())
-	return c.JSON(http.StatusOK, map[string]any{"token": token, "expires_at": exp, "order": o})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
-	"golang.org/x/time/rate"
 
 	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/internal/auth"
@@ -30,7 +30,8 @@ type Server struct {
 	auth      *auth.Authenticator
 	log       *slog.Logger
 	echo      *echo.Echo
-	streams   streams // live timelines (stream.go)
+	streams   streams        // live timelines (stream.go)
+	lookups   *lookupLimiter // budgets of POST /v1/orders/lookup (lookup.go)
 	notifier  activities.Notifier
 
 	// webhookURLs says which subscription URLs are allowed (webhooks.go).
@@ -48,9 +49,12 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Auth checks API keys and customer tokens.
 	Auth *auth.Authenticator
-	// LookupsPerMinute bounds order lookups per client address.
-	LookupsPerMinute int
-	Logger           *slog.Logger
+	// Lookups are the budgets of POST /v1/orders/lookup (lookup.go).
+	Lookups LookupLimits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For tells the
+	// client address; none: the connection's address, headers ignored.
+	TrustedProxies []*net.IPNet
+	Logger         *slog.Logger
 	// Events wakes the live timeline streams when an order has new events
 	// (nil: the streams poll). MaxStreams bounds them (0: DefaultMaxStreams).
 	Events     *postgres.Listener
@@ -71,15 +75,16 @@ func New(o Options) *Server {
 	s := &Server{db: o.DB, temporal: o.Temporal, taskQueue: o.TaskQueue, policy: o.Policy, reassign: o.ReassignOrder,
 		timeout: o.RequestTimeout, auth: o.Auth, log: o.Logger}
 	s.streams.init(o.Events, o.MaxStreams)
+	s.lookups = newLookupLimiter(o.Lookups)
 	s.notifier = o.Notifier
 	s.webhookURLs = webhookURLPolicy{allowPrivate: o.AllowPrivateNetworks, resolver: o.Resolver}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
-	// Client addresses (for lookup limits) are the connection's: headers a
-	// client sets are not trusted.
-	e.IPExtractor = echo.ExtractIPDirect()
+	// Client addresses (for lookup budgets) are the connection's, or behind a
+	// trusted proxy what it forwards: headers a client sets are not trusted.
+	e.IPExtractor = clientIPExtractor(o.TrustedProxies)
 	s.echo = e
 
 	e.GET("/healthz", s.healthz)
@@ -87,17 +92,8 @@ func New(o Options) *Server {
 	e.GET("/metrics", metricsRoute(o.Metrics))
 	e.GET("/openapi.json", s.openAPI)
 
-	lookups := max(o.LookupsPerMinute, 1)
-	e.POST("/v1/orders/lookup", s.lookup, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(float64(lookups) / 60), Burst: lookups, ExpiresIn: 3 * time.Minute}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", "60")
-			return &badRequest{code: "too_many_lookups", status: http.StatusTooManyRequests,
-				detail: "too many order lookups from this address; try again in a minute"}
-		},
-	}))
+	// Budgeted per address, number and contact in PostgreSQL (lookup.go).
+	e.POST("/v1/orders/lookup", s.lookup)
 
 	// Everything else needs a credential, and each route names the roles it
 	// allows; the handlers then check the order itself (404 for an order the

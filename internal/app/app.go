@@ -127,10 +127,15 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 	}
 	if parts.API {
 		events := postgres.NewListener(a.db.Pool(), log)
+		var proxies []*net.IPNet
+		if proxies, err = cfg.HTTP.TrustedProxyNets(); err != nil {
+			return a, fmt.Errorf("http.trusted_proxies: %w", err)
+		}
 		a.api = api.New(api.Options{
 			DB: a.db, Temporal: a.client, TaskQueue: cfg.Temporal.TaskQueue, Policy: PolicyOf(cfg), ReassignOrder: cfg.ReassignOrder,
 			RequestTimeout: cfg.HTTP.RequestTimeout, Logger: log, Metrics: a.metrics.Handler(), Events: events,
-			Auth: AuthOf(cfg), LookupsPerMinute: cfg.Auth.LookupsPerMinute,
+			Auth: AuthOf(cfg), TrustedProxies: proxies, Lookups: api.LookupLimits{PerAddress: cfg.Auth.LookupsPerMinute,
+				PerNumber: cfg.Auth.LookupsPerNumber, PerContact: cfg.Auth.LookupsPerContact, Window: cfg.Auth.LookupWindow},
 			Notifier: notifier, AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {

@@ -280,19 +280,6 @@ func (db *DB) OrderWithAccess(ctx context.Context, id string) ([]byte, OrderAcce
 	return doc, a, translate(err)
 }
 
-// FindByNumber finds the order with this number whose customer has this email
-// or phone. Any mismatch reads as no order, so a guess learns nothing.
-func (db *DB) FindByNumber(ctx context.Context, number, email, phone string) (order.Order, error) {
-	var o order.Order
-	err := db.pool.QueryRow(ctx, `select doc from orders where number = $1
-		and (($2 <> '' and lower(customer_email) = lower($2)) or ($3 <> '' and regexp_replace(doc->'customer'->>'phone', '[^0-9+]', '', 'g') = $3))`,
-		number, email, phone).Scan(&o)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return o, order.Errorf(order.KindNotFound, "order_not_found", "no order matches that number and contact")
-	}
-	return o, translate(err)
-}
-
 // Events returns an order's timeline from seq after on, oldest first.
 func (db *DB) Events(ctx context.Context, orderID string, after int64) ([]order.Event, error) {
 	rows, err := db.pool.Query(ctx, `select seq, type, at, channel, actor, data from order_events
