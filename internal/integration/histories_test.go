@@ -165,6 +165,21 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			c.waitStatus(id, "partially_returned")
 			return id
 		}},
+		{"collected-looked-up-for-return", func(t *testing.T) string {
+			c := &api{t: t, base: collectURL}
+			sku := unique("SKU")
+			c.setStock(store, sku, 5)
+			id := c.place(orderBody("", store, line(sku, 1, 1100)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(sku, 1))
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			number := c.waitStatus(id, "collected").Number
+			// Another store finds it by its receipt number: the read is on the timeline.
+			r := c.do(http.MethodGet, "/v1/stores/"+manchester+"/orders/by-number/"+number, nil, "Authorization", "Bearer "+store2Key)
+			require.Equal(t, http.StatusOK, r.Status, "look-up for a return: %s", r.Body)
+			c.waitEvents(id, "looked_up_for_return", 1)
+			return id
+		}},
 		{"collected-exchange-with-tender", func(t *testing.T) string {
 			c := &api{t: t, base: collectURL}
 			a, b := unique("SKU"), unique("SKU")
