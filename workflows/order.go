@@ -23,6 +23,23 @@ const (
 	UpdateReject       = "reject"
 )
 
+// QueryState is the read-only query that answers the order as its workflow
+// holds it (StateView). Channels read orders from PostgreSQL; this is for
+// checking the read model against its source (the chaos suite). A query
+// changes nothing and adds nothing to the workflow's history.
+const QueryState = "state"
+
+// StateView is an order's own state as its workflow holds it, and whether
+// the workflow is at rest: nobody holds or waits for the order's turn, every
+// event is projected and no notification waits in the outbox.
+type StateView struct {
+	Order   order.Order `json:"order"`
+	Done    bool        `json:"done"`
+	Idle    bool        `json:"idle"`
+	Pending int         `json:"pending"`
+	Outbox  int         `json:"outbox"`
+}
+
 // WorkflowID is the ID of an order's workflow.
 func WorkflowID(orderID string) string { return "order-" + orderID }
 
@@ -253,7 +270,9 @@ func (r *orderRun) register(ctx workflow.Context) error {
 	}
 	r.lockouts = workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
 	r.lookups = workflow.GetSignalChannel(ctx, SignalLookedUpForReturn)
-	return nil
+	return workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) {
+		return StateView{Order: r.o, Done: r.done, Idle: r.idle(), Pending: len(r.pending), Outbox: len(r.outbox)}, nil
+	})
 }
 
 // lines is the order as a list of SKU quantities.
