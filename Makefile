@@ -51,6 +51,23 @@ lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
+## chaos: the chaos suite (docs/chaos.md), short by default: orders through every path while omni dev is killed with
+##        SIGKILL and its private PostgreSQL restarted, then the invariant checker. CHAOS_SEED=n replays a run's schedule
+.PHONY: chaos chaos-long
+CHAOS_ORDERS ?= 30
+CHAOS_KILLS ?= 3
+CHAOS_PG_RESTARTS ?= 1
+CHAOS_DURATION ?= 45s
+CHAOS_CLIENTS ?= 8
+chaos:
+	OMNI_CHAOS=1 CHAOS_ORDERS=$(CHAOS_ORDERS) CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_PG_RESTARTS=$(CHAOS_PG_RESTARTS) \
+	CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_CLIENTS=$(CHAOS_CLIENTS) $(if $(CHAOS_SEED),CHAOS_SEED=$(CHAOS_SEED)) \
+	$(GO) test -count=1 -v -timeout 90m -run '^TestChaos$$' ./internal/chaos/
+
+## chaos-long: the documented long run, 500 orders and 20 kills (its last result is in docs/chaos.md)
+chaos-long:
+	$(MAKE) chaos CHAOS_ORDERS=500 CHAOS_KILLS=20 CHAOS_DURATION=8m CHAOS_CLIENTS=16
+
 ## bench: start a fresh omni dev, push orders through it, compare reads with pgbench (see docs/benchmarks.md)
 bench: build
 	./scripts/bench.sh
