@@ -2,7 +2,7 @@
 export GOTOOLCHAIN := local
 GO ?= go
 
-.PHONY: run build test test-deps unit integration browser screenshots histories lint bench bench-pgbench clean
+.PHONY: run build test test-deps unit integration browser screenshots histories lint fuzz bench bench-pgbench clean
 
 ## run: Omni on the embedded default (Temporal in-process, PostgreSQL from OMNI_DATABASE_URL)
 run:
@@ -50,6 +50,19 @@ histories:
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
+
+## fuzz: run every fuzz target (func FuzzX in *_fuzz_test.go) for FUZZTIME each, one at a time (FUZZTIME=10m is the full run);
+##       fails if one finds a crash, which Go writes to the package's testdata/fuzz/FuzzX/: fix it and commit the file
+FUZZTIME ?= 30s
+FUZZ_PACKAGES ?= $(sort $(dir $(shell find . -name '*_fuzz_test.go' -not -path './e2e/*')))
+fuzz:
+	@failed=""; for pkg in $(FUZZ_PACKAGES); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg || failed="$$failed $$pkg:$$target"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashers found by$$failed (see testdata/fuzz/)"; exit 1; fi
 
 ## chaos: the chaos suite (docs/chaos.md), short by default: orders through every path while omni dev is killed with
 ##        SIGKILL and its private PostgreSQL restarted, then the invariant checker. CHAOS_SEED=n replays a run's schedule

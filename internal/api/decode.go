@@ -50,8 +50,10 @@ func decode(c echo.Context, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonProblem(err)
 	}
-	if dec.More() {
-		return newBadRequest("malformed_json", "the body holds more than one JSON value")
+	// Anything but whitespace after the value is refused: a second value, and
+	// also a stray "}" or "]", which Decoder.More does not report.
+	if rest := bytes.Trim(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return newBadRequest("malformed_json", "the body holds more than one JSON value, or data after it")
 	}
 	return nil
 }
