@@ -486,6 +486,61 @@ async function main() {
       assert.deepEqual(collected[0].data.collected_by, { name: 'Charles Babbage', relation: 'nominee' });
     });
 
+    await step('another store finds a handed-over order by number: only what a return needs, and takes it back', async () => {
+      const E = cfg.elsewhere;
+      const page = await staffCtx.newPage();
+      watch(page, 'console (another store)', problems);
+      page.setDefaultTimeout(15000);
+      try {
+        await page.goto(`${base}/console/`);
+        await page.getByLabel('Store staff key').fill(E.key);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.locator('#store-name', { hasText: E.storeName }).waitFor();
+        const found = page.waitForResponse((r) => r.url().includes('/orders/by-number/') && r.status() === 200);
+        await page.getByLabel(/Find an order by number/).fill(E.number);
+        await page.getByRole('button', { name: 'Find', exact: true }).click();
+        const raw = await (await found).text();
+        for (const secret of E.secrets) assert.ok(!raw.includes(secret), `the answer has no ${secret}: ${raw}`);
+        await page.getByRole('heading', { name: `Order ${E.number}` }).waitFor();
+        await page.locator('#for-return-note').waitFor();
+        await page.locator('#order-status[data-status="collected"]').waitFor();
+        const form = page.locator('form', { has: page.getByRole('heading', { name: 'Return', exact: true }) });
+        await form.getByRole('button', { name: `One more: ${E.sku} brought back` }).click();
+        await form.locator(`input[id^="return-reason"][data-sku="${E.sku}"]`).fill('Too small');
+        await page.locator('#return-summary', { hasText: 'refund £7.99' }).waitFor();
+        await shot(page, 'console-return-another-store', { fullPage: true });
+        await page.getByRole('button', { name: 'Take return' }).click();
+        await page.locator('#flash', { hasText: 'Return recorded: £7.99 refunded' }).waitFor();
+        await page.locator('#order-status[data-status="partially_returned"]').waitFor();
+        // An exchange for a dearer item: this store cannot see what the
+        // order's payment still covers, so Omni says when it must be paid here.
+        const ex = page.locator('form', { has: page.getByRole('heading', { name: 'Exchange', exact: true }) });
+        await ex.getByRole('button', { name: `One more: ${E.sku} brought back` }).click();
+        await ex.locator(`input[id^="exchange-back-reason"][data-sku="${E.sku}"]`).fill('Wrong colour');
+        await ex.getByLabel('New item (SKU)').fill(E.newSku);
+        await ex.getByLabel(/Price each/).fill('14.99');
+        await page.locator('#exchange-difference[data-difference="700"]').waitFor();
+        assert.equal(await ex.getByLabel(/Payment reference/).isDisabled(), true, 'no payment asked before Omni asks for one');
+        await ex.getByRole('button', { name: /Confirm exchange/ }).click();
+        await page.locator('#exchange-error', { hasText: 'take the payment at the till' }).waitFor();
+        await ex.getByLabel(/Payment reference/).fill('till-mcr-7');
+        await ex.getByRole('button', { name: /Confirm exchange/ }).click();
+        await page.locator('#flash', { hasText: 'Exchange done: the customer paid £7.00' }).waitFor();
+        const shown = await page.locator('#view').innerText();
+        for (const secret of E.secrets) assert.ok(!shown.includes(secret), `the page shows no ${secret}`);
+        // The order's own store reads the look-up on the order's history.
+        const { events } = await call('GET', `/v1/orders/${E.id}/events`, cfg.keys.store);
+        const look = events.find((e) => e.type === 'looked_up_for_return');
+        assert.ok(look, 'the look-up is on the history');
+        assert.equal(look.data.store_id, E.store);
+        assert.equal(look.channel, 'store_console');
+        const back = events.find((e) => e.type === 'returned');
+        assert.equal(back.data.store_id, E.store, 'taken back at the other store');
+      } finally {
+        await page.close();
+      }
+    });
+
     await step('a pick past its deadline shows under Overdue (Omni with clocks in seconds)', async () => {
       const K = cfg.clocks;
       const root = K.baseURL.replace(/\/$/, '');

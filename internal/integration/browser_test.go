@@ -26,8 +26,9 @@ import (
 // handover; a return and an exchange go through the console. Then the
 // exceptions: an order rejected with a reason moves to Manchester; a partial
 // handover, then the rest; a line refused at the counter; a nominee
-// collecting; and, on the Omni with clocks in seconds, a pick past its
-// deadline shows under Overdue. Screenshots go
+// collecting; another store finding a handed-over order by its number and
+// taking it back, seeing no customer details; and, on the Omni with clocks in
+// seconds, a pick past its deadline shows under Overdue. Screenshots go
 // to $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
 //
 // It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
@@ -102,6 +103,16 @@ func TestBrowser(t *testing.T) {
 	nb := orderBody("", store, line(socks, 2, 799))
 	nb["nominee"] = map[string]any{"name": "Charles Babbage"}
 	nominee := ready(nb)
+	// A handed-over order of this store, for Manchester to find by its number,
+	// take one pair back and exchange the other for a dearer cap it has.
+	elsewhere := ready(orderBody("", store, line(socks, 2, 799)))
+	c.setStock("store-002", capSKU, 5)
+	c.setPrice(capSKU, "GBP", 1499)
+	c.collectOK(store, elsewhere["id"].(string), map[string]any{"pickup_code": elsewhere["code"]})
+	delete(elsewhere, "code")
+	elsewhere["sku"], elsewhere["store"], elsewhere["storeName"], elsewhere["key"] = socks, "store-002", "Manchester Arndale", store2Key
+	elsewhere["newSku"] = capSKU
+	elsewhere["secrets"] = []string{"ada@example.com", "Ada Lovelace", "+447700900001", "psp-"}
 	rejectNumber := c.waitStatus(rejectID, "awaiting_pick").Number
 	// The overdue pick runs against the Omni with clocks in seconds, at Leeds,
 	// on a SKU no other store has (escalated at 6 s, it ends rejected).
@@ -119,7 +130,7 @@ func TestBrowser(t *testing.T) {
 		"order": map[string]any{"id": id, "number": o.Number, "token": token, "email": "ada@example.com",
 			"customerName": "Ada Lovelace", "lines": map[string]int{tee: 2, mug: 1}},
 		"reject":  map[string]any{"id": rejectID, "number": rejectNumber, "sku": scarf, "to": "store-002"},
-		"partial": partial, "refused": refused, "nominee": nominee,
+		"partial": partial, "refused": refused, "nominee": nominee, "elsewhere": elsewhere,
 		"counterSkus": map[string]string{"socks": socks, "cap": capSKU},
 		"clocks": map[string]any{"baseURL": clocksURL, "store": "store-003", "storeName": "Leeds Trinity",
 			"key": "dev-store-003-key", "sku": hat},

@@ -108,6 +108,7 @@ const PLAIN = {
   unauthenticated: 'This key or link is not valid, or it has expired.',
   forbidden: 'This key may not do that.',
   order_not_found: 'There is no such order. Check the number.',
+  timeline_unavailable: 'Omni could not record this look-up on the order’s history, so it does not show the order yet. Try again in a moment.',
   store_not_found: 'Omni does not know this store.',
   route_not_found: 'Omni does not offer that here.',
   wrong_pickup_code: 'That pickup code does not match this order. Ask the customer to show the code from their message or order page, and try again.',
@@ -350,6 +351,7 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
     case 'pickup_reminder_sent': return 'Reminder sent';
     case 'pickup_extended': return 'Pickup extended';
     case 'pickup_code_locked': return 'Too many wrong pickup codes: handover locked for a while';
+    case 'looked_up_for_return': return forCustomer ? 'Looked up at a store for a return' : `Looked up for a return at ${d.store_id || 'another store'}`;
     case 'customer_notified': return forCustomer ? `We sent you a message${d.template ? ` (${String(d.template).replace(/_/g, ' ')})` : ''}` : `Customer notified${d.template ? `: ${String(d.template).replace(/_/g, ' ')}` : ''}`;
     case 'payment_captured': return d.amount ? `Payment taken: ${fmt(d.amount)}` : 'Payment taken';
     case 'payment_voided': return d.amount ? `Payment released: ${fmt(d.amount)}` : 'Payment released';

@@ -17,7 +17,8 @@ let queueStream = null;
 let queue = null; // the latest snapshot: { orders: [...] }
 let seenIds = null; // order ids seen in the queue so far (null before the first snapshot)
 const fresh = new Set(); // ids that arrived while the console was open
-let current = null; // the open order: { id, order, events, version, flash, stream }
+let current = null; // the open order: { id, order, events, version, flash, stream, forReturn }
+let foundForReturn = null; // another store's order just found by number, for a return
 let rendered = ''; // the route the view shows
 let lastTab = 'awaiting'; // the queue tab to go back to
 
@@ -85,7 +86,8 @@ function focusHeading() {
   }
 }
 
-// Routes: #/queue/<tab> (default awaiting), #/order/<id>.
+// Routes: #/queue/<tab> (default awaiting), #/order/<id>, #/return/<number>
+// (another store's order, found by number for a return).
 function route() {
   if (!session) return;
   const hash = location.hash.replace(/^#\/?/, '');
@@ -95,6 +97,13 @@ function route() {
     if (rendered === `order:${id}`) return;
     rendered = `order:${id}`;
     openOrder(id);
+    return;
+  }
+  if (kind === 'return' && arg) {
+    const number = decodeURIComponent(arg);
+    if (rendered === `return:${number}`) return;
+    rendered = `return:${number}`;
+    openForReturn(number);
     return;
   }
   const tab = ['awaiting', 'overdue', 'ready'].includes(arg) ? arg : 'awaiting';
@@ -249,6 +258,12 @@ function showQueue(tab) {
     }
     busy(findButton, findErr, async () => {
       const o = await api.get(`/v1/stores/${enc(session.store)}/orders/by-number/${enc(n)}`);
+      if (isForReturn(o)) {
+        // Another store's order: Omni answers only what a return needs, once per look-up.
+        foundForReturn = o;
+        location.hash = `#/return/${enc(o.number)}`;
+        return;
+      }
       location.hash = `#/order/${enc(o.id)}`;
     });
   });
@@ -366,6 +381,47 @@ async function openOrder(id) {
   });
 }
 
+// isForReturn tells another store's order, as Omni shows it for a return
+// (no customer, no pickup, no fulfilment), from an order of this store.
+function isForReturn(o) {
+  return !o.customer;
+}
+
+// openForReturn shows another store's order found by its number: only what a
+// return or an exchange needs. Its history and its customer stay with its
+// store; each look-up is on the order's history.
+async function openForReturn(number) {
+  closeOrder();
+  const me = { id: null, order: null, events: [], version: -1, flash: null, stream: null, timer: null, forReturn: true };
+  current = me;
+  view.replaceChildren(
+    h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
+    h('div', { id: 'order-summary' }, h('h1', {}, `Order ${number}`), h('p', { class: 'loading' }, 'Loading the order…')),
+    h('div', { class: 'order-grid' },
+      h('div', { id: 'order-actions', class: 'order-actions' }),
+      h('div', { class: 'order-record' }, h('div', { id: 'order-lines' }))));
+  try {
+    let o = foundForReturn && foundForReturn.number === number ? foundForReturn : null;
+    foundForReturn = null;
+    if (!o) o = await api.get(`/v1/stores/${enc(session.store)}/orders/by-number/${enc(number)}`);
+    if (current !== me) return;
+    if (!isForReturn(o)) {
+      // An order of this store after all (the number was typed in the address): the whole order.
+      location.replace(`#/order/${enc(o.id)}`);
+      return;
+    }
+    me.id = o.id;
+    setOrder(o);
+    focusHeading();
+  } catch (err) {
+    if (current !== me) return;
+    const box = h('div', { class: 'error', role: 'alert' });
+    showError(box, err);
+    document.getElementById('order-summary').replaceChildren(h('h1', {}, `Order ${number}`), box);
+    focusHeading();
+  }
+}
+
 async function refresh(me) {
   try {
     const o = await api.get(`/v1/orders/${enc(me.id)}`);
@@ -398,6 +454,10 @@ function fmt(n) {
 }
 
 function renderSummary() {
+  if (current.forReturn) {
+    renderForReturn();
+    return;
+  }
   const o = current.order;
   const facts = [
     ['Customer', [o.customer.name, o.customer.phone].filter(Boolean).join(' · ') || o.customer.email],
@@ -433,6 +493,40 @@ function renderSummary() {
         h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '5' }, 'Order total'), h('td', { class: 'n' }, fmt(total))))))));
 }
 
+// renderForReturn shows what a return needs of another store's order.
+function renderForReturn() {
+  const o = current.order;
+  const methods = [...new Set((o.payments || []).map((p) => p.method))].join(', ');
+  const facts = [
+    ['Paid by', methods || '–'],
+    o.returnable_until ? ['Returnable until', when(o.returnable_until)] : null,
+    ['Order id', o.id],
+  ].filter(Boolean);
+  document.getElementById('order-summary').replaceChildren(
+    h('section', { class: 'card', 'aria-labelledby': 'order-title' },
+      h('div', { class: 'order-head' },
+        h('h1', { id: 'order-title', tabindex: '-1' }, `Order ${o.number}`),
+        h('span', { class: `badge ${o.status}`, id: 'order-status', 'data-status': o.status }, STATUS[o.status] || o.status)),
+      h('p', { class: 'notice', id: 'for-return-note' },
+        'Another store’s order, found by its number for a return: only what a return needs is shown. This look-up is on the order’s history.'),
+      h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))))));
+  const total = o.lines.reduce((n, l) => n + l.quantity * l.unit_price, 0);
+  document.getElementById('order-lines').replaceChildren(
+    h('section', { class: 'card', 'aria-labelledby': 'lines-title' },
+      h('h2', { id: 'lines-title' }, 'Items'),
+      h('div', { class: 'table-wrap' }, h('table', {},
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'n' }, 'Ordered'),
+          h('th', { scope: 'col', class: 'n' }, 'Handed over'), h('th', { scope: 'col', class: 'n' }, 'Returned'), h('th', { scope: 'col', class: 'n' }, 'Price'))),
+        h('tbody', {}, o.lines.map((l) => h('tr', {},
+          h('th', { scope: 'row' }, l.sku),
+          h('td', { class: 'n' }, l.quantity),
+          h('td', { class: 'n' }, l.collected),
+          h('td', { class: 'n' }, l.returned),
+          h('td', { class: 'n' }, fmt(l.unit_price))))),
+        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '4' }, 'Order total'), h('td', { class: 'n' }, fmt(total))))))));
+}
+
 function renderTimeline() {
   const list = document.getElementById('timeline');
   if (!list || !current) return;
@@ -450,7 +544,7 @@ const refundFor = (l, n) => Math.min(n * l.unit_price, l.collected * l.unit_pric
 function renderActions() {
   const o = current.order;
   const box = document.getElementById('order-actions');
-  const mine = o.fulfilment.store_id === session.store;
+  const mine = !current.forReturn && o.fulfilment.store_id === session.store;
   const panels = [];
   if (current.flash) panels.push(h('p', { class: 'success', role: 'status', id: 'flash' }, current.flash));
   if (mine && o.status === 'awaiting_pick') panels.push(pickPanel(o), rejectPanel(o));
@@ -458,7 +552,7 @@ function renderActions() {
   const open = !o.returnable_until || new Date(o.returnable_until) > new Date();
   const canReturn = ['partially_collected', 'collected', 'partially_returned'].includes(o.status) && open && o.lines.some((l) => returnable(l) > 0);
   if (canReturn) panels.push(returnPanel(o), exchangePanel(o));
-  if (!mine && ['awaiting_pick', 'ready_for_collection', 'partially_collected'].includes(o.status)) {
+  if (!mine && !current.forReturn && ['awaiting_pick', 'ready_for_collection', 'partially_collected'].includes(o.status)) {
     panels.push(h('p', { class: 'notice' }, `This order is for collection at ${o.fulfilment.store_id}: it can only be picked and handed over there.`));
   }
   if (panels.length === (current.flash ? 1 : 0)) {
@@ -832,9 +926,13 @@ function exchangePanel(o) {
     return newRows.map((r) => ({ sku: r.sku.value.trim(), quantity: Math.round(Number(r.qty.value)), unit_price: minorUnits(r.price.value, o.currency), row: r }))
       .filter((l) => l.sku || l.row.price.value);
   }
-  // What the order's authorisation still covers, as Omni decides it.
+  // What the order's authorisation still covers, as Omni decides it. Another
+  // store's order does not show it: Omni takes the difference from it when it
+  // can, and asks for a payment at the till (payment_required) when it cannot.
   const pay = o.payments[0];
-  const openAuth = pay ? pay.amount - pay.captured - pay.voided - o.lines.reduce((s, l) => s + held(l) * l.unit_price, 0) : 0;
+  const coverKnown = !pay || typeof pay.amount === 'number';
+  const openAuth = pay && coverKnown ? pay.amount - pay.captured - pay.voided - o.lines.reduce((s, l) => s + held(l) * l.unit_price, 0) : 0;
+  let mustPay = false; // Omni asked for the difference to be paid at the till
   function update() {
     const back = lines.read();
     const credit = back.reduce((s, l) => s + refundFor(l.line, l.quantity), 0);
@@ -856,11 +954,14 @@ function exchangePanel(o) {
     summary.replaceChildren(h('table', { class: 'money-table' }, h('tbody', {},
       rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { class: 'n' }, v))),
       h('tr', { class: 'total' }, h('td', { colspan: '2', id: 'exchange-difference', 'data-difference': Number.isFinite(diff) ? String(diff) : '' }, total)))));
-    const needTender = Number.isFinite(diff) && diff > 0 && diff > openAuth;
-    tender.hidden = !(Number.isFinite(diff) && diff > 0);
+    const owes = Number.isFinite(diff) && diff > 0;
+    const needTender = owes && (coverKnown ? diff > openAuth : mustPay);
+    tender.hidden = !owes;
     tender.querySelector('#exchange-tender-note').textContent = needTender
       ? `Take ${fmt(diff)} at the till, then enter the payment reference.`
-      : `The order’s card payment still covers ${fmt(Math.max(openAuth, 0))}: the difference is taken from it, no payment needed here.`;
+      : coverKnown
+        ? `The order’s card payment still covers ${fmt(Math.max(openAuth, 0))}: the difference is taken from it, no payment needed here.`
+        : 'Omni takes the difference from the order’s payment when it still covers it; otherwise it asks you to take it at the till.';
     tenderMethod.disabled = !needTender;
     tenderRef.disabled = !needTender;
     button.textContent = Number.isFinite(diff)
@@ -900,7 +1001,16 @@ function exchangePanel(o) {
       body.tender = { method: tenderMethod.value, reference: tenderRef.value.trim() };
     }
     busy(button, err, async () => {
-      const res = await send(url('exchanges'), body);
+      let res;
+      try {
+        res = await send(url('exchanges'), body);
+      } catch (e) {
+        if (!coverKnown && !mustPay && e && e.code === 'payment_required') {
+          mustPay = true; // the order's payment does not cover it: take it at the till
+          update();
+        }
+        throw e;
+      }
       const x = res.exchange;
       done(`Exchange done: ${x.difference > 0 ? `the customer paid ${fmt(x.difference)}` : x.difference < 0 ? `${fmt(-x.difference)} refunded to the original payment` : 'an even exchange'}.`, res.order);
     });
