@@ -61,6 +61,10 @@ func answer(t testing.TB, c echo.Context, rec *httptest.ResponseRecorder, err er
 	return p
 }
 
+// maxProblemText bounds each text of a problem: a refusal says what is
+// wrong without echoing at length what the client sent.
+const maxProblemText = 500
+
 // goErrorMarkers are what Go error strings and runtime failures look like:
 // a client never sees one.
 var goErrorMarkers = []string{"json: ", "Go struct", "Go value", "strconv.", "runtime error", "goroutine", "panic", "reflect:", "invalid memory"}
@@ -76,8 +80,11 @@ func requireClientProblem(t testing.TB, c echo.Context, rec *httptest.ResponseRe
 	require.NotEqual(t, problemTypePrefix+"internal", p.Type)
 	require.NotEmpty(t, p.Detail, "a problem says what is wrong")
 	texts := []string{p.Detail}
+	require.LessOrEqual(t, len(p.Detail), maxProblemText, "the detail echoes what the client sent at length: %.200q…", p.Detail)
 	for _, f := range p.Errors {
 		require.NotEmpty(t, f.Field, "a field error names its field")
+		require.LessOrEqual(t, len(f.Field), maxProblemText, "a field name echoes what the client sent at length: %.200q…", f.Field)
+		require.LessOrEqual(t, len(f.Detail), maxProblemText, "a field detail echoes what the client sent at length: %.200q…", f.Detail)
 		texts = append(texts, f.Field, f.Detail)
 	}
 	for _, text := range texts {

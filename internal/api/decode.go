@@ -99,16 +99,25 @@ func jsonProblem(err error) error {
 			field = "(body)"
 		}
 		return newBadRequest("wrong_type", "a field has the wrong type",
-			order.FieldError{Field: field, Detail: fmt.Sprintf("must be %s, got %s", jsonKind(typ.Type.Kind().String()), typ.Value)})
+			order.FieldError{Field: field, Detail: fmt.Sprintf("must be %s, got %s", jsonKind(typ.Type.Kind().String()), clip(typ.Value, 40))})
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return newBadRequest("malformed_json", "the JSON body ends too early")
 	}
 	const unknown = "json: unknown field "
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
 		return newBadRequest("unknown_field", "the body has a field Omni does not know",
-			order.FieldError{Field: msg[len(unknown)+1 : len(msg)-1], Detail: "unknown field"})
+			order.FieldError{Field: clip(msg[len(unknown)+1:len(msg)-1], 100), Detail: "unknown field"})
 	}
-	return newBadRequest("malformed_json", "the body is not valid JSON: "+err.Error())
+	return newBadRequest("malformed_json", "the body is not valid JSON")
+}
+
+// clip shortens what a problem echoes of the request to at most n
+// characters: a refusal names what is wrong without sending it all back.
+func clip(s string, n int) string {
+	if !order.TooLong(s, n) {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 func jsonKind(goKind string) string {

@@ -102,7 +102,9 @@ func TestBodyFieldLimits(t *testing.T) {
 		{"webhook: url", "url", maxWebhookURLLength, func(n int) string { return "https://erp.example.com/" + strings.Repeat("a", n-24) },
 			func(v string) string { return `{"url": ` + jsonString(v) + `}` }, func() validated { return &webhookBody{} }},
 		{"webhook: event type", "event_types[0]", maxEventTypeLength, text("a"),
-			func(v string) string { return `{"url": "https://erp.example.com/e", "event_types": [` + jsonString(v) + `]}` },
+			func(v string) string {
+				return `{"url": "https://erp.example.com/e", "event_types": [` + jsonString(v) + `]}`
+			},
 			func() validated { return &webhookBody{} }},
 		{"webhook: event types", "event_types", maxWebhookEventTypes, func(n int) string { return repeatJSON(`"picked"`, n) },
 			func(v string) string { return `{"url": "https://erp.example.com/e", "event_types": ` + v + `}` }, func() validated { return &webhookBody{} }},

@@ -16,10 +16,10 @@ import (
 func FuzzPlaceRequestValidate(f *testing.F) {
 	type seed struct {
 		id, channel, email, phone, name, notify, language, pushToken, currency, storeID, sku string
-		qty, price                                                                         int64
-		method, reference                                                                  string
-		amount                                                                             int64
-		nomineeName, nomineePhone                                                          string
+		qty, price                                                                           int64
+		method, reference                                                                    string
+		amount                                                                               int64
+		nomineeName, nomineePhone                                                            string
 	}
 	for _, s := range []seed{
 		{"web-1001", "web", "ada@example.com", "+447700900001", "Ada Lovelace", "", "", "", "GBP", "store-001", "SKU-1", 2, 1999, "card", "psp-auth-123", 3998, "Charles Babbage", "+447700900002"},
