@@ -75,7 +75,7 @@ CHAOS_CLIENTS ?= 8
 chaos:
 	OMNI_CHAOS=1 CHAOS_ORDERS=$(CHAOS_ORDERS) CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_PG_RESTARTS=$(CHAOS_PG_RESTARTS) \
 	CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_CLIENTS=$(CHAOS_CLIENTS) $(if $(CHAOS_SEED),CHAOS_SEED=$(CHAOS_SEED)) \
-	$(GO) test -count=1 -v -timeout 90m -run '^TestChaos$$' ./internal/chaos/
+	$(GO) test -count=1 -v -timeout 90m -run '^(TestChaos|TestPrivateCluster)$$' ./internal/chaos/
 
 ## chaos-long: the documented long run, 500 orders and 20 kills (its last result is in docs/chaos.md)
 chaos-long:

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 )
@@ -262,7 +263,8 @@ func TestChaos(t *testing.T) {
 	}
 	wg.Wait()
 	<-monkeyDone
-	t.Logf("chaos: traffic done after %s: %d requests, %d retries", time.Since(runStart).Round(time.Second), cl.requests.Load(), cl.retries.Load())
+	t.Logf("chaos: traffic done after %s: %d requests, %d retries, %d answers replayed from their Idempotency-Key",
+		time.Since(runStart).Round(time.Second), cl.requests.Load(), cl.retries.Load(), cl.replayed.Load())
 	if monkeyErr != nil {
 		t.Fatalf("chaos: the schedule could not be carried out: %v", monkeyErr)
 	}
@@ -317,4 +319,40 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: seed %d: %d orders, %d blows (%d kills, %d PostgreSQL restarts), %d omni starts, %d requests (%d retries), %d violations, %s in all",
 		cfg.Seed, len(ids), len(blows), cfg.Kills, cfg.PGRestarts, proc.starts, cl.requests.Load(), cl.retries.Load(), len(violations),
 		time.Since(start).Round(time.Second))
+}
+
+// The private cluster starts, survives a crash restart with its data, and
+// goes away: as root through runuser, as anyone else directly.
+func TestPrivateCluster(t *testing.T) {
+	if os.Getenv("OMNI_CHAOS") != "1" {
+		t.Skip("runs with `make chaos` (OMNI_CHAOS=1)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := startCluster(ctx, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := pg.dir
+	defer pg.destroy("")
+	if err := pg.createDatabase(ctx, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"immediate", "fast"} {
+		if err := pg.stop(ctx, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, pg.url("kept"))
+		if err != nil {
+			t.Fatalf("after stop -m %s: %v", mode, err)
+		}
+		_ = conn.Close(ctx)
+	}
+	pg.destroy("")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s is still there after destroy: %v", dir, err)
+	}
 }

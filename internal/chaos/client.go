@@ -33,7 +33,9 @@ type api struct {
 	http   *http.Client
 	budget time.Duration // how long one action keeps retrying
 
-	requests, retries atomic.Int64
+	// requests sent, retries of them, and definite answers that were a
+	// stored first answer served again (Idempotent-Replayed).
+	requests, retries, replayed atomic.Int64
 }
 
 func newAPI(base string, budget time.Duration) *api {
@@ -76,6 +78,9 @@ func (c *api) do(ctx context.Context, method, path, bearer, key string, body any
 			(a.Status == http.StatusConflict && a.Problem == "request_in_progress"):
 			last = fmt.Sprintf("%d %s", a.Status, truncate(string(a.Body), 200))
 		default:
+			if a.Replayed {
+				c.replayed.Add(1)
+			}
 			return a, nil
 		}
 		if time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
