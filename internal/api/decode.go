@@ -105,8 +105,12 @@ func jsonProblem(err error) error {
 	}
 	const unknown = "json: unknown field "
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
+		name := clip(msg[len(unknown)+1:len(msg)-1], 100)
+		if name == "" {
+			name = `""` // a member with an empty name, as JSON spells it
+		}
 		return newBadRequest("unknown_field", "the body has a field Omni does not know",
-			order.FieldError{Field: clip(msg[len(unknown)+1:len(msg)-1], 100), Detail: "unknown field"})
+			order.FieldError{Field: name, Detail: "unknown field"})
 	}
 	return newBadRequest("malformed_json", "the body is not valid JSON")
 }
