@@ -79,6 +79,8 @@ type event struct {
 	Kind  string // "kill" or "pg-restart"
 	Pause time.Duration
 	Mode  string // pg_ctl stop mode
+	// Jitter is how long after a request is seen in flight a kill lands.
+	Jitter time.Duration
 }
 
 // schedule draws the run's blows from its seed: kills and restarts land at
@@ -91,7 +93,8 @@ func schedule(c runConfig) []event {
 	}
 	var out []event
 	for range c.Kills {
-		out = append(out, event{At: at(), Kind: "kill", Pause: time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))})
+		out = append(out, event{At: at(), Kind: "kill", Pause: time.Duration(rng.Int64N(int64(1500 * time.Millisecond))),
+			Jitter: time.Duration(rng.Int64N(int64(300 * time.Millisecond)))})
 	}
 	for range c.PGRestarts {
 		mode := "immediate"
@@ -216,13 +219,20 @@ func TestChaos(t *testing.T) {
 			t0 := time.Now()
 			switch e.Kind {
 			case "kill":
+				// Aim at a request in flight: wait (up to 2 s) until one is, then the jitter.
+				for wait := time.Now().Add(2 * time.Second); cl.inFlight.Load() == 0 && time.Now().Before(wait); {
+					time.Sleep(5 * time.Millisecond)
+				}
+				time.Sleep(e.Jitter)
+				inFlight := cl.inFlight.Load()
 				proc.kill()
 				time.Sleep(e.Pause)
 				if err := proc.start(ctx); err != nil {
 					monkeyErr = fmt.Errorf("restart after the kill at %s: %w", e.At, err)
 					return
 				}
-				blows = append(blows, fmt.Sprintf("SIGKILL at %s, ready again after %s", e.At.Round(100*time.Millisecond), time.Since(t0).Round(100*time.Millisecond)))
+				blows = append(blows, fmt.Sprintf("SIGKILL at %s with %d requests in flight, ready again after %s",
+					time.Since(runStart).Round(100*time.Millisecond), inFlight, time.Since(t0).Round(100*time.Millisecond)))
 			case "pg-restart":
 				if err := pg.stop(ctx, e.Mode); err != nil {
 					monkeyErr = err
@@ -240,7 +250,7 @@ func TestChaos(t *testing.T) {
 	}()
 
 	// The traffic: order i starts at i/N of the duration, at most Clients at once.
-	d := &driver{api: cl, logf: t.Logf, unexpected: map[string]int{}}
+	d := &driver{api: cl, unexpected: map[string]int{}}
 	recs := make([]*record, cfg.Orders)
 	sem := make(chan struct{}, cfg.Clients)
 	var wg sync.WaitGroup

@@ -36,6 +36,9 @@ type api struct {
 	// requests sent, retries of them, and definite answers that were a
 	// stored first answer served again (Idempotent-Replayed).
 	requests, retries, replayed atomic.Int64
+	// inFlight counts POSTs sent and not yet answered: the schedule aims
+	// its kills at moments when some are.
+	inFlight atomic.Int64
 }
 
 func newAPI(base string, budget time.Duration) *api {
@@ -110,6 +113,10 @@ func (c *api) once(ctx context.Context, method, path, bearer, key string, raw []
 	}
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	if method == http.MethodPost {
+		c.inFlight.Add(1)
+		defer c.inFlight.Add(-1)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -138,9 +138,8 @@ func (r *record) heldNow() []order.LineQty {
 
 // driver runs the flows of a run.
 type driver struct {
-	api  *api
-	logf func(string, ...any)
-	mu   sync.Mutex
+	api *api
+	mu  sync.Mutex
 	// unexpected counts answers a flow did not plan for, by "action status problem".
 	unexpected map[string]int
 }
