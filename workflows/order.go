@@ -178,8 +178,13 @@ type orderRun struct {
 const exactlyOnceChange = "exactly-once"
 
 var (
+	// A fast-path step retries for up to a day, through a database outage,
+	// not for 10 s (the SDK's schedule-to-close defaults to start-to-close):
+	// a step that gave up failed the Update after part of its effects, or
+	// the whole workflow when a clock's step met a database outage.
 	localOptions = workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    100 * time.Millisecond,
 			BackoffCoefficient: 2,
