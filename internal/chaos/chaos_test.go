@@ -31,6 +31,7 @@ type runConfig struct {
 	Clients    int           // orders driven at once
 	Hold       time.Duration // OMNI_PICKUP_HOLD: expiry happens during the run
 	Budget     time.Duration // how long one action retries for a definite answer
+	PGDown     time.Duration // how long PostgreSQL stays down (0: 11–15 s, drawn from the seed)
 }
 
 func configFromEnv(t *testing.T) runConfig {
@@ -69,6 +70,7 @@ func configFromEnv(t *testing.T) runConfig {
 	dur("CHAOS_DURATION", &c.Duration)
 	dur("CHAOS_HOLD", &c.Hold)
 	dur("CHAOS_BUDGET", &c.Budget)
+	dur("CHAOS_PG_DOWN", &c.PGDown)
 	c.Clients = max(c.Clients, 1)
 	return c
 }
@@ -101,7 +103,13 @@ func schedule(c runConfig) []event {
 		if rng.IntN(2) == 0 {
 			mode = "fast"
 		}
-		out = append(out, event{At: at(), Kind: "pg-restart", Pause: time.Second + time.Duration(rng.Int64N(int64(2*time.Second))), Mode: mode})
+		// Down for longer than a fast-path step once retried (10 s): the
+		// outage that failed orders' workflows before their steps waited.
+		pause := 11*time.Second + time.Duration(rng.Int64N(int64(4*time.Second)))
+		if c.PGDown > 0 {
+			pause = c.PGDown
+		}
+		out = append(out, event{At: at(), Kind: "pg-restart", Pause: pause, Mode: mode})
 	}
 	slices.SortFunc(out, func(a, b event) int { return int(a.At - b.At) })
 	return out
@@ -127,7 +135,7 @@ func TestChaos(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("chaos: logs kept in %s (omni.log, postgres.log)", logs)
+			t.Logf("chaos: logs and data kept in %s (omni.log, postgres.log, omni_chaos.sql, temporal/: OMNI_DATA_DIR of the run)", logs)
 			return
 		}
 		_ = os.RemoveAll(logs)
@@ -147,7 +155,12 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pg.destroy(filepath.Join(logs, "postgres.log"))
+	defer func() {
+		if t.Failed() {
+			pg.dump(filepath.Join(logs, "omni_chaos.sql"), "omni_chaos")
+		}
+		pg.destroy(filepath.Join(logs, "postgres.log"))
+	}()
 	dbURL := pg.url("omni_chaos")
 
 	httpPort, err := freePort()
@@ -162,7 +175,7 @@ func TestChaos(t *testing.T) {
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", temporalPort)
 	proc := &omniProc{bin: bin, logPath: filepath.Join(logs, "omni.log"), base: base, env: []string{
 		"OMNI_DATABASE_URL=" + dbURL,
-		"OMNI_DATA_DIR=" + filepath.Join(work, "data"),
+		"OMNI_DATA_DIR=" + filepath.Join(logs, "temporal"),
 		"OMNI_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"OMNI_TEMPORAL_EMBEDDED_ADDR=" + temporalAddr,
 		"OMNI_TEMPORAL_UI_ADDR=",
@@ -307,11 +320,10 @@ func TestChaos(t *testing.T) {
 	}
 	defer tc.Close()
 	rd := &reader{dbURL: dbURL, temporal: tc}
-	if busy := rd.waitAtRest(ctx, ids, 2*cfg.Hold+2*time.Minute, t.Logf); len(busy) > 0 {
-		for _, id := range sortedKeys(busy) {
-			t.Errorf("chaos: %s is not at rest: %s", id, busy[id])
-		}
-		t.FailNow()
+	// Orders that never come to rest are failures; the rest is checked all the same.
+	busy := rd.waitAtRest(ctx, ids, 2*cfg.Hold+2*time.Minute, t.Logf)
+	for _, id := range sortedKeys(busy) {
+		t.Errorf("chaos: [rest] %s: never came to rest: %s", id, busy[id])
 	}
 	if err := rd.snapshot(ctx, snap, ids); err != nil {
 		t.Fatal(err)

@@ -115,6 +115,19 @@ func (c *cluster) createDatabase(ctx context.Context, db string) error {
 	return err
 }
 
+// dump writes database db as SQL to the file to, for a failed run's post-mortem.
+func (c *cluster) dump(to, db string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tmp := filepath.Join(c.dir, "dump.sql") // a file the server's user may write
+	if _, err := c.run(ctx, "pg_dump", "-h", c.dir, "-p", strconv.Itoa(c.port), "-U", "postgres", "-f", tmp, db); err != nil {
+		return
+	}
+	if b, err := os.ReadFile(tmp); err == nil {
+		_ = os.WriteFile(to, b, 0o644)
+	}
+}
+
 // destroy stops the server and removes its directory; the log is kept when
 // keepLog names a file to copy it to.
 func (c *cluster) destroy(keepLog string) {

@@ -68,7 +68,8 @@ func (r *reader) workflow(ctx context.Context, id string) (w wfState, busy strin
 	case w.Execution == "Running" && !w.View.Idle:
 		busy = "the order's turn is held"
 	case w.View.Pending > 0:
-		busy = fmt.Sprintf("%d events not projected", w.View.Pending)
+		busy = fmt.Sprintf("%d events not projected (workflow: %s v%d, %s)", w.View.Pending,
+			w.View.Order.Status, w.View.Order.Version, w.Execution)
 	case st == order.StatusPlaced || st == order.StatusReadyForCollection || st == order.StatusPartiallyCollected:
 		busy = "status " + string(st) + " (a clock will move it)"
 	}
