@@ -12,10 +12,11 @@ run:
 build:
 	$(GO) build -o bin/omni ./cmd/omni
 
-## test: every test, unit, integration and browser (needs PostgreSQL at 127.0.0.1:5432, Node.js 20+ and Debian's chromium)
+## test: every test, unit, integration and browser, then the short chaos run (needs PostgreSQL at 127.0.0.1:5432, Node.js 20+ and Debian's chromium)
 test: test-deps e2e/node_modules
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) chaos
 
 ## unit: tests that need no database or Temporal server
 unit:
