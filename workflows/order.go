@@ -334,8 +334,8 @@ func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
-	if r.o.Status != order.StatusAwaitingPick {
-		return reject(order.KindConflict, "not_awaiting_pick", "the order is %s, not awaiting pick", r.o.Status)
+	if err := r.checkAwaitingPick(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, l := range req.Lines {
@@ -725,6 +725,23 @@ func (r *orderRun) begin(ctx workflow.Context, check func() error) (release func
 		return nil, nil, err // the order moved on while the request waited its turn
 	}
 	return release, nil, nil
+}
+
+// checkAwaitingPick lets a store's pick or reject through only for an order
+// awaiting pick. While the order's placement still holds its turn, reserving
+// the stock, the request is asked to come back (unavailable: the API answers
+// 503 and keeps no answer under its Idempotency-Key) rather than refused for
+// good: after a crash the placement's workflow task runs again while the read
+// model, written by the lost task, already shows the order awaiting pick, and
+// a store that picks then would otherwise be refused on every retry.
+func (r *orderRun) checkAwaitingPick() error {
+	switch {
+	case r.o.Status == order.StatusAwaitingPick:
+		return nil
+	case r.o.Status == order.StatusPlaced && !r.idle():
+		return reject(order.KindUnavailable, "not_started", "the order is still being set up; try again in a few seconds")
+	}
+	return reject(order.KindConflict, "not_awaiting_pick", "the order is %s, not awaiting pick", r.o.Status)
 }
 
 func (r *orderRun) checkStore(storeID string) error {

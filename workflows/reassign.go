@@ -32,8 +32,8 @@ func (r *orderRun) validateReject(ctx workflow.Context, req RejectRequest) error
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
 	}
-	if r.o.Status != order.StatusAwaitingPick {
-		return reject(order.KindConflict, "not_awaiting_pick", "the order is %s, not awaiting pick", r.o.Status)
+	if err := r.checkAwaitingPick(); err != nil {
+		return err
 	}
 	if req.Reason == "" || order.TooLong(req.Reason, MaxReasonLength) {
 		return reject(order.KindInvalid, "reason", "a reason of 1 to %d characters is required", MaxReasonLength)
