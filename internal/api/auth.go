@@ -19,12 +19,7 @@ const principalKey = "omni.principal"
 // valid one are refused with 401.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		cred, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			cred = ""
-		}
-		p, err := s.auth.Authenticate(strings.TrimSpace(cred), time.Now())
+		p, err := s.bearer(c)
 		if err != nil {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="omni"`)
 			return &badRequest{code: "unauthenticated", status: http.StatusUnauthorized,
@@ -33,6 +28,16 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(principalKey, p)
 		return next(c)
 	}
+}
+
+// bearer is the principal of the request's Authorization: Bearer credential
+// (auth.ErrUnauthenticated without a valid one).
+func (s *Server) bearer(c echo.Context) (auth.Principal, error) {
+	cred, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	if !ok {
+		cred = ""
+	}
+	return s.auth.Authenticate(strings.TrimSpace(cred), time.Now())
 }
 
 // allow refuses (403) every role but roles: access is denied by default.

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -174,10 +173,6 @@ func (s *Server) readyz(c echo.Context) error {
 // operator reports whether an unauthenticated route's caller sent an admin or
 // support key, which may see the process's internals.
 func (s *Server) operator(c echo.Context) bool {
-	cred, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-	if !ok {
-		return false
-	}
-	p, err := s.auth.Authenticate(strings.TrimSpace(cred), time.Now())
+	p, err := s.bearer(c)
 	return err == nil && (p.Role == auth.RoleAdmin || p.Role == auth.RoleSupport)
 }
