@@ -103,7 +103,7 @@ func (s *Server) storeOrderByNumber(c echo.Context) error {
 	ctx := c.Request().Context()
 	number := c.Param("number")
 	unknown := order.Errorf(order.KindNotFound, "order_not_found", "no order number %q", number)
-	if number == "" || len(number) > 20 {
+	if number == "" || len(number) > maxOrderNumberLength {
 		return unknown
 	}
 	id, err := s.db.OrderIDByNumber(ctx, number)
