@@ -43,22 +43,8 @@ type AuthClient struct {
 }
 
 // DevCredentialPrefix marks the development credentials of omni.yaml. They
-// are fine for `omni dev` and refused by `omni serve`.
+// are fine for `omni dev` and refused by `omni serve` and `omni worker`.
 const DevCredentialPrefix = "dev-"
-
-// UsesDevCredentials reports whether any key or the token secret is a
-// development credential.
-func (a Auth) UsesDevCredentials() bool {
-	if strings.HasPrefix(a.TokenSecret, DevCredentialPrefix) {
-		return true
-	}
-	for _, c := range a.Clients {
-		if strings.HasPrefix(c.Key, DevCredentialPrefix) {
-			return true
-		}
-	}
-	return false
-}
 
 // DevCredentials names the keys that hold a development credential (a value
 // starting "dev-"): API keys, the token secret that signs customer links, the

@@ -62,7 +62,7 @@ auth:
 `), 0o600))
 	c, err := config.Load(file)
 	require.NoError(t, err)
-	require.False(t, c.Auth.UsesDevCredentials())
+	require.Empty(t, c.DevCredentials())
 	require.Equal(t, 90*time.Minute, c.Pick.Deadline)
 	require.Equal(t, []config.Store{{ID: "s-9", Name: "Nine"}}, c.Stores)
 	require.Equal(t, "127.0.0.1:8080", c.HTTP.Addr, "keys the file does not name keep their defaults")
