@@ -137,7 +137,7 @@ func (s *Server) lookup(c echo.Context) error {
 	if p := strings.TrimSpace(body.Phone); p != "" {
 		normal, ok := order.NormalPhone(p)
 		if !ok {
-			f.add("phone", "must be an international number like +447700900001")
+			f.add("phone", order.PhoneDetail)
 		}
 		phone = normal
 	}

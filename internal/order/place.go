@@ -177,13 +177,13 @@ func checkPhone(field, phone string, bad func(field, format string, args ...any)
 		bad(field, "must be at most %d characters", MaxPhoneLength)
 	default:
 		if _, ok := NormalPhone(phone); !ok {
-			bad(field, phoneDetail)
+			bad(field, PhoneDetail)
 		}
 	}
 }
 
-// phoneDetail is what a field error says of a phone number that is not plausible.
-const phoneDetail = "must be an international number like +447700900001"
+// PhoneDetail is what a field error says of a phone number that is not plausible.
+const PhoneDetail = "must be an international number like +447700900001"
 
 // NormalPhone returns phone in the form Omni stores and sends it in: "+" and
 // 8 to 15 digits, the first not 0 (E.164-like), once spaces, hyphens, dots and
