@@ -469,28 +469,40 @@ function renderSummary() {
     o.returnable_until ? ['Returnable until', when(o.returnable_until)] : null,
     ['Order id', o.id],
   ].filter(Boolean);
-  document.getElementById('order-summary').replaceChildren(
-    h('section', { class: 'card', 'aria-labelledby': 'order-title' },
-      h('div', { class: 'order-head' },
-        h('h1', { id: 'order-title', tabindex: '-1' }, `Order ${o.number}`),
-        h('span', { class: `badge ${o.status}`, id: 'order-status', 'data-status': o.status }, STATUS[o.status] || o.status)),
-      h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))))));
+  document.getElementById('order-summary').replaceChildren(summaryCard(o, facts));
+  document.getElementById('order-lines').replaceChildren(linesCard(o, [
+    ['Ordered', (l) => l.quantity],
+    ['Picked', (l) => (o.status === 'awaiting_pick' || o.status === 'placed' ? '–' : l.picked)],
+    ['Handed over', (l) => l.collected + (l.refused ? ` (${l.refused} refused)` : '')],
+    ['Returned', (l) => l.returned],
+  ]));
+}
+
+// summaryCard is the card at the top of an order: its number, its status,
+// notes, then its facts ([term, description] pairs).
+function summaryCard(o, facts, ...notes) {
+  return h('section', { class: 'card', 'aria-labelledby': 'order-title' },
+    h('div', { class: 'order-head' },
+      h('h1', { id: 'order-title', tabindex: '-1' }, `Order ${o.number}`),
+      h('span', { class: `badge ${o.status}`, id: 'order-status', 'data-status': o.status }, STATUS[o.status] || o.status)),
+    ...notes,
+    h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v)))));
+}
+
+// linesCard is the table of an order's items: the SKU, a column for each
+// [heading, value of a line], the price, and the order's total.
+function linesCard(o, columns) {
   const total = o.lines.reduce((n, l) => n + l.quantity * l.unit_price, 0);
-  document.getElementById('order-lines').replaceChildren(
-    h('section', { class: 'card', 'aria-labelledby': 'lines-title' },
-      h('h2', { id: 'lines-title' }, 'Items'),
-      h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {},
-          h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'n' }, 'Ordered'), h('th', { scope: 'col', class: 'n' }, 'Picked'),
-          h('th', { scope: 'col', class: 'n' }, 'Handed over'), h('th', { scope: 'col', class: 'n' }, 'Returned'), h('th', { scope: 'col', class: 'n' }, 'Price'))),
-        h('tbody', {}, o.lines.map((l) => h('tr', {},
-          h('th', { scope: 'row' }, l.sku),
-          h('td', { class: 'n' }, l.quantity),
-          h('td', { class: 'n' }, o.status === 'awaiting_pick' || o.status === 'placed' ? '–' : l.picked),
-          h('td', { class: 'n' }, l.collected + (l.refused ? ` (${l.refused} refused)` : '')),
-          h('td', { class: 'n' }, l.returned),
-          h('td', { class: 'n' }, fmt(l.unit_price))))),
-        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '5' }, 'Order total'), h('td', { class: 'n' }, fmt(total))))))));
+  return h('section', { class: 'card', 'aria-labelledby': 'lines-title' },
+    h('h2', { id: 'lines-title' }, 'Items'),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, 'Item'), columns.map(([k]) => h('th', { scope: 'col', class: 'n' }, k)), h('th', { scope: 'col', class: 'n' }, 'Price'))),
+      h('tbody', {}, o.lines.map((l) => h('tr', {},
+        h('th', { scope: 'row' }, l.sku),
+        columns.map(([, value]) => h('td', { class: 'n' }, value(l))),
+        h('td', { class: 'n' }, fmt(l.unit_price))))),
+      h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: String(columns.length + 1) }, 'Order total'), h('td', { class: 'n' }, fmt(total)))))));
 }
 
 // renderForReturn shows what a return needs of another store's order.
@@ -502,29 +514,14 @@ function renderForReturn() {
     o.returnable_until ? ['Returnable until', when(o.returnable_until)] : null,
     ['Order id', o.id],
   ].filter(Boolean);
-  document.getElementById('order-summary').replaceChildren(
-    h('section', { class: 'card', 'aria-labelledby': 'order-title' },
-      h('div', { class: 'order-head' },
-        h('h1', { id: 'order-title', tabindex: '-1' }, `Order ${o.number}`),
-        h('span', { class: `badge ${o.status}`, id: 'order-status', 'data-status': o.status }, STATUS[o.status] || o.status)),
-      h('p', { class: 'notice', id: 'for-return-note' },
-        'Another store’s order, found by its number for a return: only what a return needs is shown. This look-up is on the order’s history.'),
-      h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))))));
-  const total = o.lines.reduce((n, l) => n + l.quantity * l.unit_price, 0);
-  document.getElementById('order-lines').replaceChildren(
-    h('section', { class: 'card', 'aria-labelledby': 'lines-title' },
-      h('h2', { id: 'lines-title' }, 'Items'),
-      h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {},
-          h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'n' }, 'Ordered'),
-          h('th', { scope: 'col', class: 'n' }, 'Handed over'), h('th', { scope: 'col', class: 'n' }, 'Returned'), h('th', { scope: 'col', class: 'n' }, 'Price'))),
-        h('tbody', {}, o.lines.map((l) => h('tr', {},
-          h('th', { scope: 'row' }, l.sku),
-          h('td', { class: 'n' }, l.quantity),
-          h('td', { class: 'n' }, l.collected),
-          h('td', { class: 'n' }, l.returned),
-          h('td', { class: 'n' }, fmt(l.unit_price))))),
-        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '4' }, 'Order total'), h('td', { class: 'n' }, fmt(total))))))));
+  document.getElementById('order-summary').replaceChildren(summaryCard(o, facts,
+    h('p', { class: 'notice', id: 'for-return-note' },
+      'Another store’s order, found by its number for a return: only what a return needs is shown. This look-up is on the order’s history.')));
+  document.getElementById('order-lines').replaceChildren(linesCard(o, [
+    ['Ordered', (l) => l.quantity],
+    ['Handed over', (l) => l.collected],
+    ['Returned', (l) => l.returned],
+  ]));
 }
 
 function renderTimeline() {
