@@ -351,24 +351,15 @@ async function openOrder(id) {
   fresh.delete(id);
   const me = { id, order: null, events: [], version: -1, flash: null, stream: null, timer: null };
   current = me;
-  view.replaceChildren(
-    h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
-    h('div', { id: 'order-summary' }, h('h1', {}, 'Order'), h('p', { class: 'loading' }, 'Loading the order…')),
-    h('div', { class: 'order-grid' },
-      h('div', { id: 'order-actions', class: 'order-actions' }),
-      h('div', { class: 'order-record' }, h('div', { id: 'order-lines' }), h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
-        h('h2', { id: 'timeline-title' }, 'History'), h('ol', { class: 'timeline', id: 'timeline' })))));
+  orderView('Order', h('section', { class: 'card', 'aria-labelledby': 'timeline-title' },
+    h('h2', { id: 'timeline-title' }, 'History'), h('ol', { class: 'timeline', id: 'timeline' })));
   try {
     const o = await api.get(`/v1/orders/${enc(id)}`);
     if (current !== me) return;
     setOrder(o);
     focusHeading();
   } catch (err) {
-    if (current !== me) return;
-    const box = h('div', { class: 'error', role: 'alert' });
-    showError(box, err);
-    document.getElementById('order-summary').replaceChildren(h('h1', {}, `Order ${id}`), box);
-    focusHeading();
+    if (current === me) orderUnread(`Order ${id}`, err);
     return;
   }
   me.stream = follow(`/v1/orders/${enc(id)}/events/stream`, session.key, (msg) => {
@@ -394,12 +385,7 @@ async function openForReturn(number) {
   closeOrder();
   const me = { id: null, order: null, events: [], version: -1, flash: null, stream: null, timer: null, forReturn: true };
   current = me;
-  view.replaceChildren(
-    h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
-    h('div', { id: 'order-summary' }, h('h1', {}, `Order ${number}`), h('p', { class: 'loading' }, 'Loading the order…')),
-    h('div', { class: 'order-grid' },
-      h('div', { id: 'order-actions', class: 'order-actions' }),
-      h('div', { class: 'order-record' }, h('div', { id: 'order-lines' }))));
+  orderView(`Order ${number}`);
   try {
     let o = foundForReturn && foundForReturn.number === number ? foundForReturn : null;
     foundForReturn = null;
@@ -414,12 +400,27 @@ async function openForReturn(number) {
     setOrder(o);
     focusHeading();
   } catch (err) {
-    if (current !== me) return;
-    const box = h('div', { class: 'error', role: 'alert' });
-    showError(box, err);
-    document.getElementById('order-summary').replaceChildren(h('h1', {}, `Order ${number}`), box);
-    focusHeading();
+    if (current === me) orderUnread(`Order ${number}`, err);
   }
+}
+
+// orderView lays an order's page out while it loads: its summary under
+// heading, then its actions beside its items and the rest of its record.
+function orderView(heading, ...record) {
+  view.replaceChildren(
+    h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
+    h('div', { id: 'order-summary' }, h('h1', {}, heading), h('p', { class: 'loading' }, 'Loading the order…')),
+    h('div', { class: 'order-grid' },
+      h('div', { id: 'order-actions', class: 'order-actions' }),
+      h('div', { class: 'order-record' }, h('div', { id: 'order-lines' }), ...record)));
+}
+
+// orderUnread says, in place of the order's summary, why it could not be read.
+function orderUnread(heading, err) {
+  const box = h('div', { class: 'error', role: 'alert' });
+  showError(box, err);
+  document.getElementById('order-summary').replaceChildren(h('h1', {}, heading), box);
+  focusHeading();
 }
 
 async function refresh(me) {
