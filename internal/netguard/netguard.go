@@ -190,15 +190,15 @@ func CheckURL(ctx context.Context, rawURL string, r Resolver) error {
 // address (2130706433 and 127.1 are 127.0.0.1 to it).
 func endsInNumber(host string) bool {
 	host = strings.TrimSuffix(host, ".")
-	last := host[strings.LastIndexByte(host, '.')+1:]
+	last := strings.ToLower(host[strings.LastIndexByte(host, '.')+1:])
 	if last == "" {
 		return false
 	}
 	digits := "0123456789"
-	if rest, ok := strings.CutPrefix(strings.ToLower(last), "0x"); ok {
+	if rest, ok := strings.CutPrefix(last, "0x"); ok {
 		last, digits = rest, "0123456789abcdef"
 	}
-	for _, c := range strings.ToLower(last) {
+	for _, c := range last {
 		if !strings.ContainsRune(digits, c) {
 			return false
 		}
