@@ -18,28 +18,15 @@ import (
 func TestOpenAPIBoundsWhatClientsSend(t *testing.T) {
 	doc := fetchOpenAPI(t, api.New(api.Options{}))
 	w := boundsWalker{t: t, doc: doc}
-	for path, item := range doc["paths"].(map[string]any) {
-		item := item.(map[string]any)
-		for _, m := range openAPIMethods {
-			raw, ok := item[m]
-			if !ok {
-				continue
-			}
-			op := raw.(map[string]any)
-			name := strings.ToUpper(m) + " " + path
-			for _, params := range []any{item["parameters"], op["parameters"]} {
-				list, _ := params.([]any)
-				for _, p := range list {
-					p := resolve(t, doc, p)
-					w.walk(p["schema"], name+" "+p["in"].(string)+" parameter "+p["name"].(string), nil)
-				}
-			}
-			if body, ok := op["requestBody"]; ok {
-				content, _ := resolve(t, doc, body)["content"].(map[string]any)
-				require.NotEmpty(t, content, "%s has a requestBody without content", name)
-				for mediaType, mt := range content {
-					w.walk(mt.(map[string]any)["schema"], name+" body ("+mediaType+")", nil)
-				}
+	for _, o := range operations(t, doc) {
+		for _, p := range o.params {
+			w.walk(p["schema"], o.name+" "+p["in"].(string)+" parameter "+p["name"].(string), nil)
+		}
+		if body, ok := o.op["requestBody"]; ok {
+			content, _ := resolve(t, doc, body)["content"].(map[string]any)
+			require.NotEmpty(t, content, "%s has a requestBody without content", o.name)
+			for mediaType, mt := range content {
+				w.walk(mt.(map[string]any)["schema"], o.name+" body ("+mediaType+")", nil)
 			}
 		}
 	}

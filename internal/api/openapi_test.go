@@ -48,20 +48,51 @@ func servedOperations(s *api.Server) []string {
 	return slices.Compact(ops)
 }
 
-// documentedOperations lists the "METHOD /path" of every operation in doc.
-func documentedOperations(t *testing.T, doc map[string]any) []string {
+// operation is one operation of the document, with the parameters it takes:
+// its path item's and its own, each resolved.
+type operation struct {
+	name   string // "METHOD /path"
+	path   string
+	op     map[string]any
+	params []map[string]any
+}
+
+// operations lists every operation of doc, failing the test on a path item or
+// operation that is not an object.
+func operations(t *testing.T, doc map[string]any) []operation {
 	t.Helper()
 	paths, ok := doc["paths"].(map[string]any)
 	require.True(t, ok, "the document has no paths object")
-	var ops []string
+	var ops []operation
 	for path, item := range paths {
 		item, ok := item.(map[string]any)
 		require.True(t, ok, "path %s is not a path item object", path)
 		for _, m := range openAPIMethods {
-			if _, ok := item[m]; ok {
-				ops = append(ops, strings.ToUpper(m)+" "+path)
+			raw, ok := item[m]
+			if !ok {
+				continue
 			}
+			o := operation{name: strings.ToUpper(m) + " " + path, path: path}
+			o.op, ok = raw.(map[string]any)
+			require.True(t, ok, "%s is not an operation object", o.name)
+			for _, params := range []any{item["parameters"], o.op["parameters"]} {
+				list, _ := params.([]any)
+				for _, p := range list {
+					o.params = append(o.params, resolve(t, doc, p))
+				}
+			}
+			ops = append(ops, o)
 		}
+	}
+	return ops
+}
+
+// documentedOperations lists the "METHOD /path" of every operation in doc.
+func documentedOperations(t *testing.T, doc map[string]any) []string {
+	t.Helper()
+	var ops []string
+	for _, o := range operations(t, doc) {
+		ops = append(ops, o.name)
 	}
 	slices.Sort(ops)
 	return ops
@@ -103,45 +134,31 @@ func TestOpenAPIDocument(t *testing.T) {
 	require.NotEmpty(t, info["version"], "info.version")
 
 	operationIDs := map[string]string{}
-	for path, item := range doc["paths"].(map[string]any) {
-		item := item.(map[string]any)
-		for _, m := range openAPIMethods {
-			raw, ok := item[m]
-			if !ok {
-				continue
-			}
-			name := strings.ToUpper(m) + " " + path
-			op, ok := raw.(map[string]any)
-			require.True(t, ok, "%s is not an operation object", name)
+	for _, o := range operations(t, doc) {
+		name, op := o.name, o.op
+		id, _ := op["operationId"].(string)
+		require.NotEmpty(t, id, "%s has no operationId", name)
+		require.NotContains(t, operationIDs, id, "%s repeats the operationId of %s", name, operationIDs[id])
+		operationIDs[id] = name
 
-			id, _ := op["operationId"].(string)
-			require.NotEmpty(t, id, "%s has no operationId", name)
-			require.NotContains(t, operationIDs, id, "%s repeats the operationId of %s", name, operationIDs[id])
-			operationIDs[id] = name
+		responses, _ := op["responses"].(map[string]any)
+		hasSuccess := false
+		for code := range responses {
+			if n, err := strconv.Atoi(code); (err == nil && n >= 200 && n < 300) || code == "2XX" {
+				hasSuccess = true
+			}
+		}
+		require.True(t, hasSuccess, "%s has no 2xx response", name)
 
-			responses, _ := op["responses"].(map[string]any)
-			hasSuccess := false
-			for code := range responses {
-				if n, err := strconv.Atoi(code); (err == nil && n >= 200 && n < 300) || code == "2XX" {
-					hasSuccess = true
-				}
+		declared := map[string]bool{}
+		for _, p := range o.params {
+			if p["in"] == "path" {
+				require.Equal(t, true, p["required"], "%s: path parameter %v must be required", name, p["name"])
+				declared[p["name"].(string)] = true
 			}
-			require.True(t, hasSuccess, "%s has no 2xx response", name)
-
-			declared := map[string]bool{}
-			for _, params := range []any{item["parameters"], op["parameters"]} {
-				list, _ := params.([]any)
-				for _, p := range list {
-					p := resolve(t, doc, p)
-					if p["in"] == "path" {
-						require.Equal(t, true, p["required"], "%s: path parameter %v must be required", name, p["name"])
-						declared[p["name"].(string)] = true
-					}
-				}
-			}
-			for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(path, -1) {
-				require.True(t, declared[m[1]], "%s does not declare its path parameter %q", name, m[1])
-			}
+		}
+		for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(o.path, -1) {
+			require.True(t, declared[m[1]], "%s does not declare its path parameter %q", name, m[1])
 		}
 	}
 
