@@ -12,7 +12,14 @@ import (
 
 // Inventory holds, releases and commits a store's stock for orders.
 type Inventory interface {
-	Reserve(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) (short []string, err error)
+	// Reserve holds lines at a store, all or nothing, leaving at least keep
+	// units of each SKU available (the location's safety stock).
+	Reserve(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, keep int64) (short []string, err error)
+	// TransferIn moves an order's held stock from one location to another:
+	// committed (gone) at from, and on hand and held for the order at to.
+	TransferIn(ctx context.Context, key, orderID, from, to string, lines []order.LineQty) error
+	// Available is what each of the locations has available of each SKU.
+	Available(ctx context.Context, locations, skus []string) (map[string]map[string]int64, error)
 	Release(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
 	Commit(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
 }
@@ -83,6 +90,10 @@ type Activities struct {
 	Notifier  Notifier
 	Projector Projector
 	Prices    PriceList
+	Carrier   Carrier
+	Shipments ShipmentRegistry
+	// Locations are the stores and warehouses sourcing chooses from.
+	Locations []Location
 	Logger    *slog.Logger
 }
 
@@ -92,6 +103,8 @@ type ReserveInput struct {
 	OrderID string          `json:"order_id"`
 	StoreID string          `json:"store_id"`
 	Lines   []order.LineQty `json:"lines"`
+	// SafetyStock is what the location keeps back from online orders.
+	SafetyStock int64 `json:"safety_stock,omitempty"`
 }
 
 // ReserveResult says whether the stock is held; Short names the SKUs that lacked it.
@@ -102,7 +115,7 @@ type ReserveResult struct {
 
 // Reserve holds stock for every line, all or nothing.
 func (a *Activities) Reserve(ctx context.Context, in ReserveInput) (ReserveResult, error) {
-	short, err := a.Inventory.Reserve(ctx, in.Key, in.OrderID, in.StoreID, in.Lines)
+	short, err := a.Inventory.Reserve(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.SafetyStock)
 	if err != nil {
 		return ReserveResult{}, wrap(err)
 	}

@@ -60,14 +60,14 @@ func (r *orderRun) runClocks(ctx workflow.Context) error {
 		var next time.Time
 		var fire func(workflow.Context) error
 		switch status {
-		case order.StatusAwaitingPick:
+		case order.StatusAwaitingPick, order.StatusPartiallyShipped:
 			switch {
 			case !r.pickReminded && r.policy.PickDeadline > 0:
 				next, fire = r.assignedAt.Add(r.policy.PickDeadline), r.pickOverdue
 			case !r.escalated && r.policy.PickEscalation > 0:
 				next, fire = r.assignedAt.Add(r.policy.PickEscalation), r.escalate
 			}
-		case order.StatusCollected, order.StatusPartiallyReturned:
+		case order.StatusCollected, order.StatusPartiallyReturned, order.StatusDelivered:
 			if r.o.ReturnableUntil != nil {
 				next, fire = *r.o.ReturnableUntil, r.closeReturns
 			}
@@ -114,8 +114,14 @@ var system = Actor{Channel: order.ChannelSystem, Actor: "omni"}
 
 func (r *orderRun) pickOverdue(ctx workflow.Context) error {
 	r.pickReminded = true
-	r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": r.o.Fulfilment.StoreID,
-		"deadline": r.assignedAt.Add(r.policy.PickDeadline)})
+	deadline := r.assignedAt.Add(r.policy.PickDeadline)
+	if r.o.IsShip() {
+		for _, loc := range r.awaitingPickAt() {
+			r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": loc, "deadline": deadline})
+		}
+		return r.project(ctx)
+	}
+	r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": r.o.Fulfilment.StoreID, "deadline": deadline})
 	return r.project(ctx)
 }
 
@@ -180,11 +186,15 @@ func (r *orderRun) expire(ctx workflow.Context) error {
 // action named (its key: the action, the request and the store).
 func (r *orderRun) releaseHeld(ctx workflow.Context, action string) error {
 	held := r.lines(func(l order.Line) int64 {
-		if r.o.Status == order.StatusAwaitingPick || r.o.Status == order.StatusPlaced {
+		switch r.o.Status {
+		case order.StatusAwaitingPick, order.StatusPlaced, order.StatusAwaitingTransfer:
 			return l.Quantity
 		}
 		return l.Held()
 	})
+	if r.o.IsShip() {
+		return nil // its stock is held by its fulfilments (cancelFulfilments)
+	}
 	if len(held) == 0 {
 		return nil
 	}
@@ -204,8 +214,11 @@ func (r *orderRun) validateCancel(ctx workflow.Context, req CancelRequest) error
 	if err := checkRole(req.Actor, roleCheckout, roleSupport, roleCustomer); err != nil {
 		return err
 	}
+	if r.o.IsShip() {
+		return r.checkCancelShipment(req)
+	}
 	switch r.o.Status {
-	case order.StatusPlaced, order.StatusAwaitingPick:
+	case order.StatusPlaced, order.StatusAwaitingPick, order.StatusAwaitingTransfer:
 		return nil
 	case order.StatusReadyForCollection:
 		if req.Role == roleCustomer {
@@ -235,7 +248,10 @@ func (r *orderRun) cancel(ctx workflow.Context, req CancelRequest) (order.Order,
 	r.durable = true
 	defer func() { r.durable = false }()
 
-	if r.o.Status == order.StatusAwaitingPick {
+	if err := r.cancelFulfilments(ctx); err != nil {
+		return order.Order{}, err
+	}
+	if r.o.Status == order.StatusAwaitingPick && !r.o.IsShip() {
 		if err := r.exec(ctx, a.ClosePickTask, activities.PickTaskInput{
 			OrderID: r.o.ID, StoreID: r.o.Fulfilment.StoreID, Status: "cancelled",
 		}, nil); err != nil {

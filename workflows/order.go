@@ -65,6 +65,11 @@ type Policy struct {
 	// HistoryBudget is the number of history events past which the order's
 	// workflow continues as new (0: DefaultHistoryBudget).
 	HistoryBudget int `json:"history_budget,omitempty"`
+	// Transfers brings lines a collect order's store lacks from other
+	// locations (transfer.go) before the order is moved to another store.
+	Transfers bool `json:"transfers,omitempty"`
+	// TransferLeadTime is how long a transfer is expected to take.
+	TransferLeadTime time.Duration `json:"transfer_lead_time,omitempty"`
 }
 
 // OrderInput starts an order's workflow: the order as placed and its policy,
@@ -148,6 +153,7 @@ type orderRun struct {
 	runs         int // earlier runs of this order's workflow (continue-as-new)
 	rules        int // OrderInput.Rules
 
+	sourcedAny bool      // the last sourcing found locations for every line
 	tried      []string  // stores offered the order, its first store included
 	assignedAt time.Time // when the current store was given the order
 
@@ -245,6 +251,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 func newRun(in OrderInput) *orderRun {
 	r := &orderRun{o: in.Order, policy: in.Policy, seq: 1, rules: in.Rules,
 		tried: []string{in.Order.Fulfilment.StoreID}, assignedAt: in.Order.CreatedAt, returning: map[string]int64{}}
+	r.o.SyncCollect() // an order placed before fulfilments gets its collect fulfilment first
 	if st := in.State; st != nil {
 		r.seq, r.pending, r.tried, r.assignedAt = st.Seq, st.Pending, st.Tried, st.AssignedAt
 		r.pickReminded, r.escalated, r.pickupReminded, r.extended = st.PickReminded, st.Escalated, st.PickupReminded, st.Extended
@@ -267,6 +274,10 @@ func (r *orderRun) register(ctx workflow.Context) error {
 		{UpdateReject, r.reject, r.validateReject},
 		{UpdateReturn, r.takeBack, r.validateReturn},
 		{UpdateExchange, r.exchange, r.validateExchange},
+		{UpdateShip, r.ship, r.validateShip},
+		{UpdateTracking, r.tracking, r.validateTracking},
+		{UpdateReceive, r.receive, r.validateReceive},
+		{UpdateArrived, r.arrived, r.validateArrived},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
 			workflow.UpdateHandlerOptions{Validator: h.validate}); err != nil {
@@ -294,6 +305,9 @@ func (r *orderRun) lines(qty func(order.Line) int64) []order.LineQty {
 // reserve holds the order's stock at its store and puts it in the store's
 // pick queue. A store without the stock hands the order on to the next one.
 func (r *orderRun) reserve(ctx workflow.Context) error {
+	if r.o.IsShip() {
+		return r.placeShipment(ctx)
+	}
 	store := r.o.Fulfilment.StoreID
 	var res activities.ReserveResult
 	if err := r.exec(ctx, a.Reserve, activities.ReserveInput{
@@ -303,6 +317,12 @@ func (r *orderRun) reserve(ctx workflow.Context) error {
 	}
 	if !res.Reserved {
 		r.event(ctx, system, EventNoStock, map[string]any{"store_id": store, "short_skus": res.Short})
+		if r.policy.Transfers {
+			ok, err := r.transferIn(ctx, res.Short)
+			if err != nil || ok {
+				return err
+			}
+		}
 		return r.reassign(ctx, system, "no_stock")
 	}
 	if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
@@ -330,6 +350,9 @@ func (r *orderRun) validatePick(ctx workflow.Context, req PickRequest) error {
 	}
 	if err := checkRole(req.Actor, roleStore); err != nil {
 		return err
+	}
+	if r.picksFulfilment(req.StoreID) {
+		return r.validatePickFulfilment(req)
 	}
 	if err := r.checkStore(req.StoreID); err != nil {
 		return err
@@ -365,6 +388,11 @@ func (r *orderRun) pick(ctx workflow.Context, req PickRequest) (order.Order, err
 	defer release()
 	if prior != nil {
 		return r.o.WithoutPickupCode(), nil
+	}
+	if r.picksFulfilment(req.StoreID) {
+		r.acceptDurably() // a pick moves stock and money
+		defer func() { r.durableFirst = false }()
+		return r.pickFulfilment(ctx, req)
 	}
 	found := map[string]int64{}
 	var total int64
@@ -607,9 +635,9 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 		collected += l.Collected
 	}
 	if len(take) > 0 {
-		r.event(ctx, req.Actor, order.EventCollected, map[string]any{
-			"lines": take, "collected_by": by, "store_id": req.StoreID, "complete": remaining == 0,
-		})
+		data := map[string]any{"lines": take, "collected_by": by, "store_id": req.StoreID, "complete": remaining == 0}
+		r.arrivalWait(ctx, data)
+		r.event(ctx, req.Actor, order.EventCollected, data)
 		r.event(ctx, req.Actor, order.EventPaymentCaptured, map[string]any{"amount": amount, "currency": r.o.Currency})
 	}
 	template := "collected"
@@ -766,6 +794,7 @@ func (r *orderRun) event(ctx workflow.Context, who Actor, typ string, data map[s
 // time, in seq order, and each event is written by the projection that sent
 // it and dropped from the queue only then.
 func (r *orderRun) project(ctx workflow.Context) error {
+	r.o.SyncCollect()
 	r.o.Version++
 	r.o.UpdatedAt = workflow.Now(ctx).UTC()
 	sent := len(r.pending)

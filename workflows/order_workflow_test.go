@@ -2,7 +2,9 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +47,7 @@ type fakes struct {
 	failNotes    int // notifications to refuse before taking them
 	projected    []order.Order
 	events       []order.Event
+	shipments    []activities.ShipmentRequest
 }
 
 func newFakes() *fakes {
@@ -67,7 +70,7 @@ func (f *fakes) UnitPrices(_ context.Context, currency string, skus []string) (m
 	return out, nil
 }
 
-func (f *fakes) Reserve(_ context.Context, _, _, store string, lines []order.LineQty) ([]string, error) {
+func (f *fakes) Reserve(_ context.Context, _, _, store string, lines []order.LineQty, _ int64) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var short []string
@@ -135,16 +138,20 @@ func (f *fakes) OpenPickTask(_ context.Context, orderID, store string, _ []order
 	defer f.mu.Unlock()
 	f.tasks[orderID] = "open"
 	f.taskStore[orderID] = store
+	f.tasks[orderID+"@"+store] = "open" // a split order has a task at each of its stores
 	return nil
 }
 
 func (f *fakes) ClosePickTask(_ context.Context, orderID, store, status string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.taskStore[orderID] != store {
+	if _, ok := f.tasks[orderID+"@"+store]; !ok {
 		return errors.New("closing the pick task of another store")
 	}
-	f.tasks[orderID] = status
+	f.tasks[orderID+"@"+store] = status
+	if f.taskStore[orderID] == store {
+		f.tasks[orderID] = status
+	}
 	return nil
 }
 
@@ -220,7 +227,16 @@ func (f *fakes) Notify(_ context.Context, n activities.Notification) error {
 func (f *fakes) Project(_ context.Context, o order.Order, events []order.Event, _ int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.projected = append(f.projected, o)
+	// A copy, as the real projection writes one: the workflow goes on changing its own.
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	var snapshot order.Order
+	if err := json.Unmarshal(b, &snapshot); err != nil {
+		return err
+	}
+	f.projected = append(f.projected, snapshot)
 	f.events = append(f.events, events...)
 	return nil
 }
@@ -276,7 +292,8 @@ func newHarness(t *testing.T) *harness {
 
 // activities are the fakes as the worker registers its systems.
 func (f *fakes) activities() *activities.Activities {
-	return &activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f, Prices: f}
+	return &activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f, Prices: f,
+		Carrier: f, Shipments: f, Locations: testLocations, Logger: slog.New(slog.DiscardHandler)}
 }
 
 // outcome is what happened to one Update.

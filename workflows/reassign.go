@@ -72,6 +72,14 @@ func (r *orderRun) reject(ctx workflow.Context, req RejectRequest) (order.Order,
 // next store with stock.
 func (r *orderRun) escalate(ctx workflow.Context) error {
 	r.escalated = true
+	if r.o.IsShip() {
+		// A shipment late at one location stays there: the escalation
+		// tells the retailer's staff.
+		for _, loc := range r.awaitingPickAt() {
+			r.event(ctx, system, EventPickEscalated, map[string]any{"store_id": loc, "since": r.assignedAt, "reassign": false})
+		}
+		return r.project(ctx)
+	}
 	store := r.o.Fulfilment.StoreID
 	r.event(ctx, system, EventPickEscalated, map[string]any{"store_id": store,
 		"since": r.assignedAt, "reassign": r.policy.ReassignOnEscalation})

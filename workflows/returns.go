@@ -223,7 +223,7 @@ func (r *orderRun) checkReturnLines(field string, lines []order.ReturnLine) erro
 			return reject(order.KindInvalid, "bad_quantity", "%s[%d]: quantity must be at least 1", field, i)
 		case l.Quantity > line.Returnable()-r.returning[l.SKU]:
 			return reject(order.KindConflict, "over_return", "%s[%d]: %d of %s were handed over and %d returned; %d cannot come back",
-				field, i, line.Collected, l.SKU, line.Returned+r.returning[l.SKU], l.Quantity)
+				field, i, line.HandedOver(), l.SKU, line.Returned+r.returning[l.SKU], l.Quantity)
 		}
 		seen[l.SKU] = true
 	}
@@ -544,6 +544,9 @@ func (r *orderRun) returnGoods(ctx workflow.Context, who Actor, store string,
 // over: collected, or (partially) returned once some came back. While goods
 // still wait at the counter the status stays as it is.
 func (r *orderRun) handedOverStatus() order.Status {
+	if r.o.IsShip() {
+		return r.shipStatus()
+	}
 	var held, collected, returned int64
 	for _, l := range r.o.Lines {
 		held += l.Held()

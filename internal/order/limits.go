@@ -45,6 +45,10 @@ const (
 	// MaxPickupCodeLength bounds a pickup code as typed at the counter (the
 	// codes Omni makes have 8 characters).
 	MaxPickupCodeLength = 32
+	// MaxAddressFieldLength bounds each text field of a delivery address.
+	MaxAddressFieldLength = 200
+	// MaxParcels bounds the parcels of one shipment.
+	MaxParcels = 50
 )
 
 // TooLong reports whether s has more than limit characters (runes).

@@ -17,13 +17,22 @@ const (
 	StatusCancelled          Status = "cancelled"
 	StatusExpired            Status = "expired"
 	StatusRejected           Status = "rejected"
+	// Orders delivered to an address, and collect orders waiting for a
+	// transfer from another location.
+	StatusPicked           Status = "picked"
+	StatusPartiallyShipped Status = "partially_shipped"
+	StatusShipped          Status = "shipped"
+	StatusDelivered        Status = "delivered"
+	StatusReturnedToSender Status = "returned_to_sender"
+	StatusAwaitingTransfer Status = "awaiting_transfer"
 )
 
 // Valid reports whether s is one of the contract's statuses.
 func (s Status) Valid() bool {
 	switch s {
 	case StatusPlaced, StatusAwaitingPick, StatusReadyForCollection, StatusPartiallyCollected, StatusCollected,
-		StatusPartiallyReturned, StatusReturned, StatusCancelled, StatusExpired, StatusRejected:
+		StatusPartiallyReturned, StatusReturned, StatusCancelled, StatusExpired, StatusRejected,
+		StatusPicked, StatusPartiallyShipped, StatusShipped, StatusDelivered, StatusReturnedToSender, StatusAwaitingTransfer:
 		return true
 	}
 	return false
@@ -31,7 +40,15 @@ func (s Status) Valid() bool {
 
 // Fulfilment types.
 const (
-	FulfilmentCollect = "collect"
+	FulfilmentCollect  = "collect"
+	FulfilmentShip     = "ship"
+	FulfilmentTransfer = "transfer"
+)
+
+// Delivery services of a ship order.
+const (
+	ServiceStandard = "standard"
+	ServiceExpress  = "express"
 )
 
 // Order is one order as every channel sees it. It is the snapshot the order
@@ -45,10 +62,17 @@ type Order struct {
 	Currency   string     `json:"currency"`
 	Fulfilment Fulfilment `json:"fulfilment"`
 	Lines      []Line     `json:"lines"`
-	Pickup     Pickup     `json:"pickup"`
-	Payments   []Payment  `json:"payments"`
-	Returns    []Return   `json:"returns"`
-	Exchanges  []Exchange `json:"exchanges"`
+	// Fulfilments are the parts of the order, each from one location: one
+	// collect fulfilment for a collect order (with a transfer before it
+	// when stock comes from elsewhere), one shipment per location for a
+	// ship order.
+	Fulfilments []FulfilmentState `json:"fulfilments"`
+	Pickup      Pickup            `json:"pickup"`
+	// Arrival is the customer's "I'm here" at a curbside collection.
+	Arrival   *Arrival   `json:"arrival,omitempty"`
+	Payments  []Payment  `json:"payments"`
+	Returns   []Return   `json:"returns"`
+	Exchanges []Exchange `json:"exchanges"`
 	// ReturnableUntil is the end of the return window, once goods are handed over.
 	ReturnableUntil *time.Time `json:"returnable_until,omitempty"`
 	Version         int64      `json:"version"`
@@ -79,11 +103,122 @@ const (
 	NotifyPush  = "push"
 )
 
-// Fulfilment says how the order reaches the customer.
+// Fulfilment says how the order reaches the customer: collected at a store
+// (curbside: at the car), or shipped to an address.
 type Fulfilment struct {
-	Type    string `json:"type"`
-	StoreID string `json:"store_id"`
+	Type     string   `json:"type"`
+	StoreID  string   `json:"store_id,omitempty"`
+	Curbside bool     `json:"curbside,omitempty"`
+	Address  *Address `json:"address,omitempty"`
+	Service  string   `json:"service,omitempty"`
 }
+
+// Address is where a ship order goes. Lat and Lon, when the checkout knows
+// them, let sourcing choose the nearest location.
+type Address struct {
+	Name     string   `json:"name"`
+	Line1    string   `json:"line1"`
+	Line2    string   `json:"line2,omitempty"`
+	City     string   `json:"city"`
+	Postcode string   `json:"postcode"`
+	Country  string   `json:"country"`
+	Lat      *float64 `json:"lat,omitempty"`
+	Lon      *float64 `json:"lon,omitempty"`
+}
+
+// Fulfilment statuses, beside the order statuses a collect fulfilment shares.
+const (
+	FulfilmentAwaitingPick     = "awaiting_pick"
+	FulfilmentPicked           = "picked"
+	FulfilmentShipped          = "shipped"
+	FulfilmentInTransit        = "in_transit"
+	FulfilmentOutForDelivery   = "out_for_delivery"
+	FulfilmentFailedAttempt    = "failed_attempt"
+	FulfilmentDelivered        = "delivered"
+	FulfilmentReturnedToSender = "returned_to_sender"
+	FulfilmentReceived         = "received"
+	FulfilmentCancelled        = "cancelled"
+)
+
+// FulfilmentState is one part of an order, fulfilled from one location.
+type FulfilmentState struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	LocationID string `json:"location_id"`
+	// ToLocationID is where a transfer takes the stock: the collection store.
+	ToLocationID string           `json:"to_location_id,omitempty"`
+	Lines        []FulfilmentLine `json:"lines"`
+	Status       string           `json:"status"`
+	Shipment     *Shipment        `json:"shipment,omitempty"`
+	CreatedAt    time.Time        `json:"created_at"`
+	// ExpectedAt is when a transfer is expected at the collection store.
+	ExpectedAt *time.Time `json:"expected_at,omitempty"`
+	// Captured is what was taken from the payment when it shipped.
+	Captured int64 `json:"captured,omitempty"`
+}
+
+// FulfilmentLine is a quantity of one SKU in a fulfilment, and how much of it
+// the location found.
+type FulfilmentLine struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+	Picked   int64  `json:"picked"`
+}
+
+// Shipment is the carrier's side of a shipped fulfilment.
+type Shipment struct {
+	ID             string     `json:"id"`
+	TrackingNumber string     `json:"tracking_number"`
+	TrackingURL    string     `json:"tracking_url,omitempty"`
+	LabelURL       string     `json:"label_url,omitempty"`
+	Service        string     `json:"service,omitempty"`
+	Parcels        int        `json:"parcels"`
+	Status         string     `json:"status"`
+	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
+	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
+}
+
+// Arrival is a curbside customer's "I'm here".
+type Arrival struct {
+	At      time.Time `json:"at"`
+	Bay     string    `json:"bay,omitempty"`
+	Vehicle string    `json:"vehicle,omitempty"`
+}
+
+// Fulfilment returns the order's fulfilment with id, or nil.
+func (o *Order) FulfilmentByID(id string) *FulfilmentState {
+	for i := range o.Fulfilments {
+		if o.Fulfilments[i].ID == id {
+			return &o.Fulfilments[i]
+		}
+	}
+	return nil
+}
+
+// Locations are the locations the order involves: its collection store and
+// every fulfilment's location, each once, in that order.
+func (o *Order) Locations() []string {
+	var out []string
+	add := func(id string) {
+		for _, s := range out {
+			if s == id {
+				return
+			}
+		}
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	add(o.Fulfilment.StoreID)
+	for _, f := range o.Fulfilments {
+		add(f.LocationID)
+		add(f.ToLocationID)
+	}
+	return out
+}
+
+// IsShip reports whether the order is delivered to an address.
+func (o *Order) IsShip() bool { return o.Fulfilment.Type == FulfilmentShip }
 
 // Line is one SKU of the order with what has happened to it.
 type Line struct {
@@ -97,7 +232,11 @@ type Line struct {
 	// Uncollected is what the customer never came for: released when the
 	// pickup hold ended after part of the order was handed over.
 	Uncollected int64 `json:"uncollected,omitempty"`
-	Returned    int64 `json:"returned"`
+	// Shipped is what left a location in a parcel; Delivered what the
+	// carrier reports delivered (handed over, like Collected).
+	Shipped   int64 `json:"shipped,omitempty"`
+	Delivered int64 `json:"delivered,omitempty"`
+	Returned  int64 `json:"returned"`
 	// Refunded is the value of the returned units given back, in minor
 	// units: refunded to the tender or credited to an exchange.
 	Refunded int64 `json:"refunded"`
@@ -111,7 +250,11 @@ func (p Payment) Open() int64 { return p.Authorized - p.Captured - p.Voided }
 // (ReturnableUntil) has closed. Nil when a return may be taken.
 func (o *Order) CheckReturnable(now time.Time) *Error {
 	switch o.Status {
-	case StatusCollected, StatusPartiallyCollected, StatusPartiallyReturned:
+	case StatusCollected, StatusPartiallyCollected, StatusPartiallyReturned, StatusDelivered:
+	case StatusShipped, StatusPartiallyShipped, StatusReturnedToSender:
+		if !o.anyHandedOver() {
+			return Errorf(KindConflict, "not_delivered", "the order is %s: nothing of it has been delivered yet", o.Status)
+		}
 	case StatusReturned:
 		return Errorf(KindConflict, "nothing_to_return", "every item of the order has been returned")
 	case StatusCancelled, StatusExpired, StatusRejected:
@@ -129,17 +272,30 @@ func (o *Order) CheckReturnable(now time.Time) *Error {
 	return nil
 }
 
+func (o *Order) anyHandedOver() bool {
+	for _, l := range o.Lines {
+		if l.Returnable() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Returnable is how many units of the line can still be brought back.
-func (l Line) Returnable() int64 { return l.Collected - l.Returned }
+func (l Line) Returnable() int64 { return l.HandedOver() - l.Returned }
+
+// HandedOver is what the customer has of the line: collected at a counter
+// or delivered to their door.
+func (l Line) HandedOver() int64 { return l.Collected + l.Delivered }
 
 // RefundFor is what returning n more units of the line gives back: their
 // price, never more than was paid for the line and not yet given back.
 func (l Line) RefundFor(n int64) int64 {
-	return min(n*l.UnitPrice, l.Collected*l.UnitPrice-l.Refunded)
+	return min(n*l.UnitPrice, l.HandedOver()*l.UnitPrice-l.Refunded)
 }
 
 // Held is what the store still holds for the line once it has been picked.
-func (l Line) Held() int64 { return l.Picked - l.Collected - l.Refused - l.Uncollected }
+func (l Line) Held() int64 { return l.Picked - l.Collected - l.Shipped - l.Refused - l.Uncollected }
 
 // Pickup is the collection side of the order.
 type Pickup struct {
@@ -253,12 +409,17 @@ const (
 	ChannelStoreConsole = "store_console"
 	ChannelContact      = "contact_centre"
 	ChannelSystem       = "system"
+	// ChannelStore is an order placed by store staff for a customer in the
+	// store (endless aisle).
+	ChannelStore = "store"
+	// ChannelCarrier is the carrier's tracking.
+	ChannelCarrier = "carrier"
 )
 
 // ValidChannel reports whether c is a known channel.
 func ValidChannel(c string) bool {
 	switch c {
-	case ChannelWeb, ChannelApp, ChannelPOS, ChannelStoreConsole, ChannelContact, ChannelSystem:
+	case ChannelWeb, ChannelApp, ChannelPOS, ChannelStoreConsole, ChannelContact, ChannelSystem, ChannelStore:
 		return true
 	}
 	return false

@@ -11,6 +11,7 @@ var (
 	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
 	skuPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`)
 	// phonePattern is E.164-like: "+", then 8 to 15 digits, the first not 0.
 	phonePattern    = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 	phoneSeparators = strings.NewReplacer(" ", "", "-", "", ".", "", "(", "", ")", "")
@@ -63,18 +64,7 @@ func (r *PlaceRequest) Validate() error {
 	if !currencyPattern.MatchString(r.Currency) {
 		bad("currency", "must be an ISO 4217 code such as GBP")
 	}
-	switch r.Fulfilment.Type {
-	case FulfilmentCollect:
-		if r.Fulfilment.StoreID == "" {
-			bad("fulfilment.store_id", "is required for collection in store")
-		} else if TooLong(r.Fulfilment.StoreID, MaxStoreIDLength) {
-			bad("fulfilment.store_id", "must be at most %d characters", MaxStoreIDLength)
-		}
-	case "":
-		bad("fulfilment.type", "is required")
-	default:
-		bad("fulfilment.type", "unsupported fulfilment type (supported: collect)")
-	}
+	r.Fulfilment.validate(bad)
 	switch {
 	case len(r.Lines) == 0:
 		bad("lines", "an order needs at least one line")
@@ -127,6 +117,65 @@ func (r *PlaceRequest) Validate() error {
 		return &Error{Kind: KindInvalid, Code: "validation", Detail: "the order is not valid", Fields: fields}
 	}
 	return nil
+}
+
+// validate reports what is wrong with how the order is to reach the customer.
+func (f *Fulfilment) validate(bad func(field, format string, args ...any)) {
+	switch f.Type {
+	case FulfilmentCollect:
+		if f.StoreID == "" {
+			bad("fulfilment.store_id", "is required for collection in store")
+		} else if TooLong(f.StoreID, MaxStoreIDLength) {
+			bad("fulfilment.store_id", "must be at most %d characters", MaxStoreIDLength)
+		}
+		if f.Address != nil {
+			bad("fulfilment.address", "is for delivery (type ship), not collection")
+		}
+		if f.Service != "" {
+			bad("fulfilment.service", "is for delivery (type ship), not collection")
+		}
+	case FulfilmentShip:
+		if f.StoreID != "" {
+			bad("fulfilment.store_id", "a ship order is sourced by Omni; leave store_id out")
+		}
+		if f.Curbside {
+			bad("fulfilment.curbside", "is for collection, not delivery")
+		}
+		switch f.Service {
+		case "", ServiceStandard, ServiceExpress:
+		default:
+			bad("fulfilment.service", "want standard or express")
+		}
+		a := f.Address
+		if a == nil {
+			bad("fulfilment.address", "is required for delivery")
+			return
+		}
+		for _, field := range []struct {
+			name, value string
+			required    bool
+		}{{"name", a.Name, true}, {"line1", a.Line1, true}, {"line2", a.Line2, false}, {"city", a.City, true},
+			{"postcode", a.Postcode, true}, {"country", a.Country, true}} {
+			switch v := strings.TrimSpace(field.value); {
+			case v == "" && field.required:
+				bad("fulfilment.address."+field.name, "is required")
+			case TooLong(field.value, MaxAddressFieldLength):
+				bad("fulfilment.address."+field.name, "must be at most %d characters", MaxAddressFieldLength)
+			}
+		}
+		if a.Country != "" && !countryPattern.MatchString(a.Country) {
+			bad("fulfilment.address.country", "must be an ISO 3166-1 alpha-2 code such as GB")
+		}
+		if (a.Lat == nil) != (a.Lon == nil) {
+			bad("fulfilment.address.lat", "lat and lon go together")
+		} else if a.Lat != nil && (*a.Lat < -90 || *a.Lat > 90 || *a.Lon < -180 || *a.Lon > 180) {
+			bad("fulfilment.address.lat", "lat must be -90 to 90 and lon -180 to 180")
+		}
+	case "":
+		bad("fulfilment.type", "is required")
+	default:
+		bad("fulfilment.type", "unsupported fulfilment type (supported: collect, ship)")
+	}
 }
 
 // validate reports what is wrong with the customer of an order through bad.
@@ -216,21 +265,60 @@ func (r *PlaceRequest) NewOrder(id, number string) Order {
 		n.Phone, _ = NormalPhone(n.Phone)
 		nominee = &n
 	}
-	return Order{
+	fulfilment := r.Fulfilment
+	if fulfilment.Type == FulfilmentShip && fulfilment.Service == "" {
+		fulfilment.Service = ServiceStandard
+	}
+	o := Order{
 		ID:         id,
 		Number:     number,
 		Status:     StatusPlaced,
 		Channel:    channel,
 		Customer:   customer,
 		Currency:   r.Currency,
-		Fulfilment: r.Fulfilment,
+		Fulfilment: fulfilment,
 		Lines:      lines,
 		Pickup:     Pickup{StoreID: r.Fulfilment.StoreID, Nominee: nominee},
 		Payments: []Payment{{
 			Method: strings.ToLower(r.Payment.Method), Reference: r.Payment.Reference, Authorized: r.Payment.Amount,
 		}},
-		Returns:   []Return{},
-		Exchanges: []Exchange{},
-		Version:   1,
+		Returns:     []Return{},
+		Exchanges:   []Exchange{},
+		Fulfilments: []FulfilmentState{},
+		Version:     1,
 	}
+	o.SyncCollect()
+	return o
+}
+
+// CollectFulfilmentID is the id of a collect order's collect fulfilment.
+const CollectFulfilmentID = "f1"
+
+// SyncCollect keeps a collect order's collect fulfilment in step with the
+// order: its store, lines, what was picked and the order's status. Orders
+// stored before fulfilments were get theirs the same way. Ship orders are
+// left as they are: their fulfilments are their own.
+func (o *Order) SyncCollect() {
+	if o.Fulfilment.Type != FulfilmentCollect {
+		return
+	}
+	var f *FulfilmentState
+	for i := range o.Fulfilments {
+		if o.Fulfilments[i].Type == FulfilmentCollect {
+			f = &o.Fulfilments[i]
+			break
+		}
+	}
+	if f == nil {
+		o.Fulfilments = append([]FulfilmentState{{ID: CollectFulfilmentID, Type: FulfilmentCollect, CreatedAt: o.CreatedAt}},
+			o.Fulfilments...)
+		f = &o.Fulfilments[0]
+	}
+	f.LocationID = o.Fulfilment.StoreID
+	f.Status = string(o.Status)
+	lines := make([]FulfilmentLine, len(o.Lines))
+	for i, l := range o.Lines {
+		lines[i] = FulfilmentLine{SKU: l.SKU, Quantity: l.Quantity, Picked: l.Picked}
+	}
+	f.Lines = lines
 }

@@ -45,19 +45,24 @@ type OpenOrder struct {
 	Overdue bool `json:"overdue"`
 }
 
-// OpenStoreOrders lists the store's orders awaiting pick, ready for
-// collection or partially collected, oldest first, at most limit.
+// OpenStoreOrders lists the orders that still need the store, oldest first,
+// at most limit: a fulfilment of the store's awaiting pick, picked (to pack
+// and ship) or shipped to it as a transfer, and its collect orders waiting
+// for a transfer, ready for collection or partially collected.
 func (db *DB) OpenStoreOrders(ctx context.Context, storeID string, pickDeadline time.Duration, limit int) ([]OpenOrder, error) {
 	// pickDeadline 0 (not configured) counts only the pick_overdue events.
-	rows, err := db.pool.Query(ctx, `select o.doc, o.status = 'awaiting_pick' and (
+	rows, err := db.pool.Query(ctx, `select o.doc, f.status = 'awaiting_pick' and (
 			exists (select 1 from order_events e where e.order_id = o.id and e.type = 'pick_overdue'
-				and e.data->>'store_id' = o.store_id)
+				and e.data->>'store_id' = f.location_id)
 			or ($2 > 0 and coalesce((select max(e.at) from order_events e where e.order_id = o.id
-				and e.type = 'pick_requested' and e.data->>'store_id' = o.store_id), o.created_at)
+				and e.type = 'pick_requested' and e.data->>'store_id' = f.location_id), o.created_at)
 				< now() - make_interval(secs => $2)))
-		from orders o
-		where o.store_id = $1 and o.status in ('awaiting_pick', 'ready_for_collection', 'partially_collected')
-		order by o.created_at limit $3`, storeID, pickDeadline.Seconds(), limit)
+		from (select distinct on (order_id) order_id, location_id, status, created_at from order_fulfilments
+			where location_id = $1 and status in ('awaiting_pick', 'picked', 'awaiting_transfer', 'ready_for_collection',
+				'partially_collected')
+			order by order_id, status = 'awaiting_pick' desc) f
+		join orders o on o.id = f.order_id
+		order by f.created_at limit $3`, storeID, pickDeadline.Seconds(), limit)
 	if err != nil {
 		return nil, translate(err)
 	}

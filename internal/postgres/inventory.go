@@ -119,7 +119,7 @@ func splitLines(lines []order.LineQty) ([]string, []int64) {
 // nothing, the key with other lines, order or store is refused
 // (step_key_mismatch). A short reservation records nothing, so a retry checks
 // the stock again.
-func (db *DB) Reserve(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) ([]string, error) {
+func (db *DB) Reserve(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, keep int64) ([]string, error) {
 	skus, qtys := splitLines(lines)
 	var short []string
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
@@ -139,7 +139,7 @@ func (db *DB) Reserve(ctx context.Context, key, orderID, storeID string, lines [
 			return err
 		}
 		for i, s := range skus {
-			if available[s] < qtys[i] {
+			if available[s]-keep < qtys[i] {
 				short = append(short, s)
 			}
 		}
@@ -157,6 +157,55 @@ func (db *DB) Reserve(ctx context.Context, key, orderID, storeID string, lines [
 		return short, nil
 	}
 	return nil, translate(err)
+}
+
+// Available reads what each location has available (on hand less reserved)
+// of each SKU; a SKU a location has never stocked is absent.
+func (db *DB) Available(ctx context.Context, locations, skus []string) (map[string]map[string]int64, error) {
+	rows, err := db.pool.Query(ctx, `select store_id, sku, on_hand - reserved from stock
+		where store_id = any($1) and sku = any($2)`, locations, skus)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := map[string]map[string]int64{}
+	var loc, sku string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&loc, &sku, &n}, func() error {
+		if out[loc] == nil {
+			out[loc] = map[string]int64{}
+		}
+		out[loc][sku] = n
+		return nil
+	})
+	return out, translate(err)
+}
+
+// TransferIn receives an order's transfer: the lines held at from are
+// committed there (they left on the van) and put on hand at to, held for the
+// order, in one transaction, so nobody else can buy them on the way in.
+// Idempotent on key.
+func (db *DB) TransferIn(ctx context.Context, key, orderID, from, to string, lines []order.LineQty) error {
+	if err := db.Commit(ctx, key+"/out", orderID, from, lines); err != nil {
+		return err
+	}
+	skus, qtys := splitLines(lines)
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		fresh, err := db.claimStep(ctx, tx, key+"/in", fingerprint("transfer_in", orderID, to, lines))
+		if err != nil || !fresh {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`insert into stock (store_id, sku, on_hand, reserved)
+			select $1, r.sku, r.qty, r.qty from unnest($2::text[], $3::bigint[]) as r(sku, qty)
+			on conflict (store_id, sku) do update set on_hand = stock.on_hand + excluded.on_hand,
+				reserved = stock.reserved + excluded.reserved, updated_at = now()`, to, skus, qtys)
+		b.Queue(`insert into reservations (order_id, store_id, sku, reserved)
+			select $1, $2, r.sku, r.qty from unnest($3::text[], $4::bigint[]) as r(sku, qty)
+			on conflict (order_id, store_id, sku) do update set reserved = reservations.reserved + excluded.reserved`,
+			orderID, to, skus, qtys)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return translate(err)
 }
 
 type shortError struct{}

@@ -10,12 +10,11 @@ import (
 )
 
 // OpenPickTask puts the order in the store's pick queue. Idempotent per order
-// and store: an order moved to another store gets a fresh task there.
+// and store: an order moved to another store, or split across several, gets
+// a task at each.
 func (db *DB) OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error {
 	_, err := db.pool.Exec(ctx, `insert into pick_tasks (order_id, store_id, status, lines) values ($1, $2, 'open', $3)
-		on conflict (order_id) do update set store_id = excluded.store_id, status = 'open', lines = excluded.lines,
-			created_at = now(), updated_at = now()
-		where pick_tasks.store_id <> excluded.store_id`, orderID, storeID, lines)
+		on conflict (order_id, store_id) do nothing`, orderID, storeID, lines)
 	return translate(err)
 }
 

@@ -62,11 +62,11 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash 
 		}
 
 		var storeKnown, idTaken bool
-		if err := tx.QueryRow(ctx, `select exists (select 1 from stores where id = $1),
+		if err := tx.QueryRow(ctx, `select exists (select 1 from stores where id = $1 and kind = 'store'),
 			exists (select 1 from orders where id = $2)`, storeID, orderID).Scan(&storeKnown, &idTaken); err != nil {
 			return err
 		}
-		if !storeKnown {
+		if !storeKnown && storeID != "" { // a ship order names no store: sourcing chooses
 			return &order.Error{Kind: order.KindInvalid, Code: "unknown_store", Detail: "the order names a store Omni does not know",
 				Fields: []order.FieldError{{Field: "fulfilment.store_id", Detail: fmt.Sprintf("unknown store %q", storeID)}}}
 		}
@@ -90,9 +90,10 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash 
 		pay := o.Payments[0]
 
 		b := &pgx.Batch{}
-		b.Queue(`insert into orders (id, number, status, store_id, customer_email, doc, version, created_at, updated_at, placed_by)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
-			o.ID, o.Number, o.Status, o.Fulfilment.StoreID, o.Customer.Email, doc, o.Version, o.CreatedAt, placedBy)
+		b.Queue(`insert into orders (id, number, status, store_id, customer_email, doc, version, created_at, updated_at, placed_by, locations)
+			values ($1, $2, $3, nullif($4, ''), $5, $6, $7, $8, $8, $9, $10)`,
+			o.ID, o.Number, o.Status, o.Fulfilment.StoreID, o.Customer.Email, doc, o.Version, o.CreatedAt, placedBy, o.Locations())
+		queueFulfilments(b, o)
 		queueEvent(b, o.ID, o.Version, placed)
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
 		b.Queue(`insert into payments (order_id, kind, amount, currency, reference, step_key)
@@ -147,6 +148,31 @@ func queueEvent(b *pgx.Batch, orderID string, version int64, e order.Event) {
 			xid = pg_current_xact_id(), created_at = now()
 		where outbox.id in (select id from changed)`,
 		orderID, version, e.Seq, e.Type, e.At, e.Channel, e.Actor, data, payload)
+}
+
+// queueFulfilments queues the writing of the order's fulfilments (the
+// stores' queues read them), if the stored snapshot has the order's version.
+func queueFulfilments(b *pgx.Batch, o order.Order) {
+	if len(o.Fulfilments) == 0 {
+		return
+	}
+	ids := make([]string, len(o.Fulfilments))
+	types := make([]string, len(o.Fulfilments))
+	locs := make([]string, len(o.Fulfilments))
+	statuses := make([]string, len(o.Fulfilments))
+	created := make([]time.Time, len(o.Fulfilments))
+	for i, f := range o.Fulfilments {
+		ids[i], types[i], locs[i], statuses[i], created[i] = f.ID, f.Type, f.LocationID, f.Status, f.CreatedAt
+		if created[i].IsZero() {
+			created[i] = o.CreatedAt
+		}
+	}
+	b.Queue(`with live as (select 1 from orders where id = $1 and version = $2)
+		insert into order_fulfilments (order_id, fulfilment_id, type, location_id, status, created_at)
+		select $1, f.id, f.type, f.loc, f.status, f.created from live,
+			unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) as f(id, type, loc, status, created)
+		on conflict (order_id, fulfilment_id) do update set location_id = excluded.location_id, status = excluded.status`,
+		o.ID, o.Version, ids, types, locs, statuses, created)
 }
 
 // queueForget queues the removal of the order's timeline events after seq,
@@ -210,11 +236,12 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event, 
 		return "", false, err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`update orders o set status = $2, doc = $3, version = $4, updated_at = $5, store_id = $6
+	b.Queue(`update orders o set status = $2, doc = $3, version = $4, updated_at = $5, store_id = nullif($6, ''), locations = $7
 		from (select status from orders where id = $1 for update) prev
 		where o.id = $1 and o.version <= $4
 		returning prev.status`,
-		o.ID, o.Status, doc, o.Version, o.UpdatedAt, o.Fulfilment.StoreID)
+		o.ID, o.Status, doc, o.Version, o.UpdatedAt, o.Fulfilment.StoreID, o.Locations())
+	queueFulfilments(b, o)
 	if seq > 0 {
 		queueForget(b, o.ID, o.Version, seq)
 	}
@@ -252,15 +279,28 @@ func (db *DB) Order(ctx context.Context, id string) (order.Order, error) {
 // OrderAccess is what deciding who may see an order needs.
 type OrderAccess struct {
 	PlacedBy string
-	StoreID  string
-	Status   order.Status
+	// StoreID is the collection store ("" for a ship order).
+	StoreID string
+	// Locations are every store and warehouse the order involves.
+	Locations []string
+	Status    order.Status
+}
+
+// At reports whether the order involves the location.
+func (a OrderAccess) At(location string) bool {
+	for _, l := range a.Locations {
+		if l == location {
+			return true
+		}
+	}
+	return false
 }
 
 // Access reads who placed an order, where it is to be collected and its status.
 func (db *DB) Access(ctx context.Context, id string) (OrderAccess, error) {
 	var a OrderAccess
-	err := db.pool.QueryRow(ctx, "select placed_by, store_id, status from orders where id = $1", id).
-		Scan(&a.PlacedBy, &a.StoreID, &a.Status)
+	err := db.pool.QueryRow(ctx, "select placed_by, coalesce(store_id, ''), locations, status from orders where id = $1", id).
+		Scan(&a.PlacedBy, &a.StoreID, &a.Locations, &a.Status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
 	}
@@ -272,8 +312,8 @@ func (db *DB) Access(ctx context.Context, id string) (OrderAccess, error) {
 func (db *DB) OrderWithAccess(ctx context.Context, id string) ([]byte, OrderAccess, error) {
 	var doc []byte
 	var a OrderAccess
-	err := db.pool.QueryRow(ctx, "select doc, placed_by, store_id, status from orders where id = $1", id).
-		Scan(&doc, &a.PlacedBy, &a.StoreID, &a.Status)
+	err := db.pool.QueryRow(ctx, "select doc, placed_by, coalesce(store_id, ''), locations, status from orders where id = $1", id).
+		Scan(&doc, &a.PlacedBy, &a.StoreID, &a.Locations, &a.Status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, a, order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
 	}
@@ -294,8 +334,8 @@ func (db *DB) Events(ctx context.Context, orderID string, after int64) ([]order.
 // StoreQueue lists a store's orders in a status, oldest first, without their
 // pickup codes: store staff never see them.
 func (db *DB) StoreQueue(ctx context.Context, storeID string, status order.Status, limit int) ([]order.Order, error) {
-	rows, err := db.pool.Query(ctx, `select doc from orders
-		where store_id = $1 and status = $2 order by created_at limit $3`, storeID, status, limit)
+	rows, err := db.pool.Query(ctx, `select o.doc from order_fulfilments f join orders o on o.id = f.order_id
+		where f.location_id = $1 and f.status = $2 order by f.created_at limit $3`, storeID, status, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -50,10 +50,10 @@ func TestStockStepKeys(t *testing.T) {
 	}
 
 	// Reserve: the same step twice (lines in another order) holds once.
-	short, err := db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 2, "B", 1))
+	short, err := db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 2, "B", 1), 0)
 	require.NoError(t, err)
 	require.Empty(t, short)
-	short, err = db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("B", 1, "A", 2))
+	short, err = db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("B", 1, "A", 2), 0)
 	require.NoError(t, err, "a retry is skipped")
 	require.Empty(t, short)
 	require.EqualValues(t, 2, stockOf(t, db, "store-001", "A").Reserved)
@@ -61,11 +61,11 @@ func TestStockStepKeys(t *testing.T) {
 	require.Empty(t, log.errorLines())
 
 	// The same key with another effect is refused, and changes nothing.
-	_, err = db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 3, "B", 1))
+	_, err = db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 3, "B", 1), 0)
 	requireMismatch(t, err, "o1/reserve", log, 1)
-	_, err = db.Reserve(ctx, "o1/reserve", "o1", "store-002", lines("A", 2, "B", 1))
+	_, err = db.Reserve(ctx, "o1/reserve", "o1", "store-002", lines("A", 2, "B", 1), 0)
 	requireMismatch(t, err, "o1/reserve", log, 2)
-	_, err = db.Reserve(ctx, "o1/reserve", "o2", "store-001", lines("A", 2, "B", 1))
+	_, err = db.Reserve(ctx, "o1/reserve", "o2", "store-001", lines("A", 2, "B", 1), 0)
 	requireMismatch(t, err, "o1/reserve", log, 3)
 	require.EqualValues(t, 2, stockOf(t, db, "store-001", "A").Reserved)
 	require.EqualValues(t, 1, stockOf(t, db, "store-001", "B").Reserved)
@@ -128,22 +128,22 @@ func TestShortReservationClaimsNothing(t *testing.T) {
 	ctx := context.Background()
 	_, err := db.SetStock(ctx, "store-001", "A", 1)
 	require.NoError(t, err)
-	short, err := db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 2))
+	short, err := db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 2), 0)
 	require.NoError(t, err)
 	require.Equal(t, []string{"A"}, short)
 	_, err = db.SetStock(ctx, "store-001", "A", 5)
 	require.NoError(t, err)
-	short, err = db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 2))
+	short, err = db.Reserve(ctx, "o1/reserve", "o1", "store-001", lines("A", 2), 0)
 	require.NoError(t, err)
 	require.Empty(t, short, "the retry checks the stock again")
 	require.EqualValues(t, 2, stockOf(t, db, "store-001", "A").Reserved)
 
 	// A short reservation under another key leaves no claim either, so the
 	// same key may later reserve other lines.
-	short, err = db.Reserve(ctx, "o2/reserve", "o2", "store-001", lines("A", 4))
+	short, err = db.Reserve(ctx, "o2/reserve", "o2", "store-001", lines("A", 4), 0)
 	require.NoError(t, err)
 	require.Equal(t, []string{"A"}, short)
-	short, err = db.Reserve(ctx, "o2/reserve", "o2", "store-001", lines("A", 3))
+	short, err = db.Reserve(ctx, "o2/reserve", "o2", "store-001", lines("A", 3), 0)
 	require.NoError(t, err)
 	require.Empty(t, short)
 }
@@ -162,7 +162,7 @@ func TestStepsBeforeFingerprintsStillSkip(t *testing.T) {
 		values ('store-001', 'A', 1, 'old', 'damaged return', 'old/write-off')`)
 	require.NoError(t, err)
 
-	short, err := db.Reserve(ctx, "old/reserve", "old", "store-001", lines("A", 2))
+	short, err := db.Reserve(ctx, "old/reserve", "old", "store-001", lines("A", 2), 0)
 	require.NoError(t, err)
 	require.Empty(t, short)
 	require.NoError(t, db.Restock(ctx, "old/restock", "store-001", lines("A", 2)))
