@@ -48,7 +48,8 @@ const DevCredentialPrefix = "dev-"
 
 // DevCredentials names the keys that hold a development credential (a value
 // starting "dev-"): API keys, the token secret that signs customer links, the
-// notification providers' signing secrets and the mail server's password.
+// notification providers' signing secrets, the mail server's password and
+// the carrier's token and callback secret.
 // Every production command refuses to start while it names any.
 func (c *Config) DevCredentials() []string {
 	var keys []string
@@ -64,6 +65,8 @@ func (c *Config) DevCredentials() []string {
 	check("notify.smtp.password", c.Notify.SMTP.Password)
 	check("notify.sms.secret", c.Notify.SMS.Secret)
 	check("notify.push.secret", c.Notify.Push.Secret)
+	check("carrier.token", c.Carrier.Token)
+	check("carrier.callback_secret", c.Carrier.CallbackSecret)
 	return keys
 }
 
@@ -105,8 +108,8 @@ func (c *Config) validateAuth(bad func(key, format string, args ...any)) {
 				bad(at+".stores", "a store staff key names the stores it works for")
 			}
 			for _, s := range cl.Stores {
-				if !slices.ContainsFunc(c.Stores, func(st Store) bool { return st.ID == s }) {
-					bad(at+".stores", "unknown store %q", s)
+				if !slices.ContainsFunc(c.Locations(), func(l Location) bool { return l.ID == s }) {
+					bad(at+".stores", "unknown store or warehouse %q", s)
 				}
 			}
 		default:

@@ -36,7 +36,12 @@ type Config struct {
 	Auth     Auth     `mapstructure:"auth"`
 	Notify   Notify   `mapstructure:"notify"`
 	Webhooks Webhooks `mapstructure:"webhooks"`
+	Carrier  Carrier  `mapstructure:"carrier"`
 	Stores   []Store  `mapstructure:"stores"`
+	// Warehouses are locations that pick and ship online orders (and send
+	// transfers) but take no collect orders.
+	Warehouses []Warehouse `mapstructure:"warehouses"`
+	Transfers  Transfers   `mapstructure:"transfers"`
 	Log      Log      `mapstructure:"log"`
 	Debug    Debug    `mapstructure:"debug"`
 }
@@ -118,6 +123,51 @@ type Store struct {
 	// Lat and Lon place the store, for reassignment by distance. Optional.
 	Lat *float64 `mapstructure:"lat"`
 	Lon *float64 `mapstructure:"lon"`
+	// ShipFromStore lets the store pick and send home deliveries.
+	ShipFromStore bool `mapstructure:"ship_from_store"`
+	// SafetyStock is what the store keeps back of every SKU from online
+	// orders: the web may not sell its last units.
+	SafetyStock int64 `mapstructure:"safety_stock"`
+}
+
+// Warehouse is a location that ships online orders and sends transfers.
+type Warehouse struct {
+	ID          string   `mapstructure:"id"`
+	Name        string   `mapstructure:"name"`
+	Lat         *float64 `mapstructure:"lat"`
+	Lon         *float64 `mapstructure:"lon"`
+	SafetyStock int64    `mapstructure:"safety_stock"`
+}
+
+// Transfers configures transfers for collection.
+type Transfers struct {
+	// Enabled brings the lines a collect order's store lacks from other
+	// locations, instead of moving the whole order to another store.
+	Enabled bool `mapstructure:"enabled"`
+	// LeadTime is how long a transfer is expected to take (the date the
+	// customer is told).
+	LeadTime time.Duration `mapstructure:"lead_time"`
+}
+
+// Location is a store or warehouse sourcing may choose from.
+type Location struct {
+	ID          string
+	Lat, Lon    *float64
+	Ships       bool
+	SafetyStock int64
+	Warehouse   bool
+}
+
+// Locations lists the warehouses, then the stores, in configuration order.
+func (c *Config) Locations() []Location {
+	out := make([]Location, 0, len(c.Warehouses)+len(c.Stores))
+	for _, w := range c.Warehouses {
+		out = append(out, Location{ID: w.ID, Lat: w.Lat, Lon: w.Lon, Ships: true, SafetyStock: w.SafetyStock, Warehouse: true})
+	}
+	for _, s := range c.Stores {
+		out = append(out, Location{ID: s.ID, Lat: s.Lat, Lon: s.Lon, Ships: s.ShipFromStore, SafetyStock: s.SafetyStock})
+	}
+	return out
 }
 
 // Debug configures diagnostics.
@@ -263,9 +313,34 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("stores[%d].lon", i), "want -180 to 180, got %v", *s.Lon)
 		}
 	}
+	for i, w := range c.Warehouses {
+		key := fmt.Sprintf("warehouses[%d]", i)
+		if !storeIDPattern.MatchString(w.ID) {
+			bad(key+".id", "want 1-64 letters, digits, '.', '_' or '-', got %q", w.ID)
+		}
+		if seen[w.ID] {
+			bad(key+".id", "duplicate location id %q (stores and warehouses share ids)", w.ID)
+		}
+		seen[w.ID] = true
+		if (w.Lat == nil) != (w.Lon == nil) {
+			bad(key+".lat", "lat and lon go together")
+		}
+		if w.SafetyStock < 0 {
+			bad(key+".safety_stock", "must not be negative, got %d", w.SafetyStock)
+		}
+	}
+	for i, s := range c.Stores {
+		if s.SafetyStock < 0 {
+			bad(fmt.Sprintf("stores[%d].safety_stock", i), "must not be negative, got %d", s.SafetyStock)
+		}
+	}
+	if c.Transfers.Enabled {
+		positive("transfers.lead_time", c.Transfers.LeadTime)
+	}
 	c.validateAuth(bad)
 	c.validateNotify(bad)
 	c.validateWebhooks(bad)
+	c.validateCarrier(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"strings"
 )
@@ -30,7 +31,18 @@ func ProductionCredentials(stores []Store) []byte {
 	}
 	client("contact-centre", "support", "")
 	client("operations", "admin", "")
+	// The carrier signs its tracking callbacks with this (Standard Webhooks).
+	b.WriteString("carrier:\n")
+	fmt.Fprintf(&b, "  callback_secret: %s\n", randomWebhookSecret())
 	return []byte(b.String())
+}
+
+// randomWebhookSecret is a Standard Webhooks secret: whsec_ and the base64
+// of 24 random bytes.
+func randomWebhookSecret() string {
+	k := make([]byte, 24)
+	_, _ = rand.Read(k) // never fails (crypto/rand)
+	return whsecPrefix + base64.StdEncoding.EncodeToString(k)
 }
 
 // randomCredential is 128 random bits in base32 (26 characters): never

@@ -59,6 +59,8 @@ auth:
   token_secret: a-production-secret-of-some-length
   clients:
     - {name: till-9, role: store, key: k-9-0123456789, stores: [s-9]}
+carrier:
+  callback_secret: a-production-carrier-callback-secret
 `), 0o600))
 	c, err := config.Load(file)
 	require.NoError(t, err)
