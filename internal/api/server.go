@@ -35,6 +35,8 @@ type Server struct {
 
 	// webhookURLs says which subscription URLs are allowed (webhooks.go).
 	webhookURLs webhookURLPolicy
+	// carrier is the carrier's side of the API (shipments.go).
+	carrier CarrierOptions
 }
 
 // Options configures a Server.
@@ -67,6 +69,8 @@ type Options struct {
 	// looks their hosts up otherwise (nil: the system's).
 	AllowPrivateNetworks bool
 	Resolver             netguard.Resolver
+	// Carrier configures tracking callbacks and the built-in carrier's events (shipments.go).
+	Carrier CarrierOptions
 }
 
 // New builds the API and registers its routes.
@@ -77,6 +81,7 @@ func New(o Options) *Server {
 	s.lookups = newLookupLimiter(o.Lookups)
 	s.notifier = o.Notifier
 	s.webhookURLs = webhookURLPolicy{allowPrivate: o.AllowPrivateNetworks, resolver: o.Resolver}
+	s.carrier = o.Carrier
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -93,6 +98,8 @@ func New(o Options) *Server {
 
 	// Budgeted per address, number and contact in PostgreSQL (lookup.go).
 	e.POST("/v1/orders/lookup", s.lookup)
+	// Signed by the carrier (Standard Webhooks), not an API key (shipments.go).
+	e.POST("/v1/callbacks/shipments", s.shipmentCallback)
 
 	// Everything else needs a credential, and each route names the roles it
 	// allows; the handlers then check the order itself (404 for an order the
@@ -129,6 +136,7 @@ func New(o Options) *Server {
 	v1.POST("/admin/webhooks", s.createWebhook, allow(admin))
 	v1.GET("/admin/webhooks", s.listWebhooks, allow(admin))
 	v1.DELETE("/admin/webhooks/:id", s.deleteWebhook, allow(admin))
+	v1.POST("/shipments/:shipment_id/events", s.shipmentEvent, allow(store, support)) // built-in carrier (shipments.go)
 	v1.GET("/admin/webhooks/:id/deliveries", s.webhookDeliveries, allow(admin))
 	return s
 }
