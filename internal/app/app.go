@@ -137,6 +137,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 			Auth: AuthOf(cfg), TrustedProxies: proxies, Lookups: api.LookupLimits{PerAddress: cfg.Auth.LookupsPerMinute,
 				PerNumber: cfg.Auth.LookupsPerNumber, PerContact: cfg.Auth.LookupsPerContact, Window: cfg.Auth.LookupWindow},
 			Notifier: notifier, AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks,
+			Carrier: carrierAPIOf(cfg),
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 			return a, fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
