@@ -76,7 +76,8 @@ func principal(c echo.Context) auth.Principal {
 // handedOver are the statuses in which goods have left a store, so that any
 // store may take a return and find the order for it (canReturn).
 var handedOver = []order.Status{order.StatusPartiallyCollected, order.StatusCollected,
-	order.StatusPartiallyReturned, order.StatusReturned}
+	order.StatusPartiallyReturned, order.StatusReturned, order.StatusDelivered, order.StatusShipped,
+	order.StatusPartiallyShipped}
 
 // canSee reports whether p may know that the order exists at all.
 func canSee(p auth.Principal, orderID string, a postgres.OrderAccess) bool {
@@ -88,7 +89,18 @@ func canSee(p auth.Principal, orderID string, a postgres.OrderAccess) bool {
 	case auth.RoleCustomer:
 		return p.OrderID == orderID
 	case auth.RoleStore:
-		return p.WorksAt(a.StoreID) // another store's order only for a return: canReturn
+		// Its stores' orders (collected there, or sent or received there),
+		// and the orders its staff placed for customers in the store (endless
+		// aisle). Another store's order only for a return: canReturn.
+		if a.PlacedBy == p.Name {
+			return true
+		}
+		for _, l := range a.Locations {
+			if p.WorksAt(l) {
+				return true
+			}
+		}
+		return p.WorksAt(a.StoreID)
 	}
 	return false
 }

@@ -83,3 +83,23 @@ func actorFor(c echo.Context, p auth.Principal) workflows.Actor {
 	}
 	return a
 }
+
+// arrivedBody is a curbside customer's "I'm here".
+type arrivedBody struct {
+	Bay     string `json:"bay"`
+	Vehicle string `json:"vehicle"`
+}
+
+// arrived records a curbside customer waiting at the car park, from the
+// customer's page, the app or the checkout serving it.
+func (s *Server) arrived(c echo.Context) error {
+	var body arrivedBody
+	id, a := c.Param("id"), accessOf(c)
+	return s.mutate(c, mutation{action: workflows.UpdateArrived, orderID: id, body: &body,
+		read: func() error { return bindOptional(c, &body) },
+		run: func(updateID string) (int, any, error) {
+			req := workflows.ArrivedRequest{Actor: actorFor(c, principal(c)), Bay: body.Bay, Vehicle: body.Vehicle}
+			return s.updateFor(c, id, updateID, a, workflows.UpdateArrived, req)
+		},
+	})
+}

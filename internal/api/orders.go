@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,10 +22,6 @@ import (
 )
 
 func (s *Server) placeOrder(c echo.Context) error {
-	key, err := idempotencyKey(c, true)
-	if err != nil {
-		return err
-	}
 	var req order.PlaceRequest
 	if err := bind(c, &req); err != nil {
 		return err
@@ -32,7 +29,40 @@ func (s *Server) placeOrder(c echo.Context) error {
 	if req.ID != "" && !s.auth.MayChooseOrderID(principal(c), req.ID) {
 		return orderIDOutsideNamespace(principal(c))
 	}
-	canonical, err := json.Marshal(req)
+	return s.place(c, req, "", "")
+}
+
+// placeStoreOrder is the endless aisle: store staff place an order for a
+// customer standing in the store, for home delivery or collection at
+// another store, when the store lacks the item. The checkout's rules apply
+// (Idempotency-Key, the till's payment reference); the order's channel is
+// store and its actor the associate (Omni-Actor).
+func (s *Server) placeStoreOrder(c echo.Context) error {
+	storeID := c.Param("store_id")
+	var req order.PlaceRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.ID != "" {
+		return validation("the order is not valid", []order.FieldError{{Field: "id",
+			Detail: "store staff do not choose order ids; leave id out and Omni makes one"}})
+	}
+	req.Channel = order.ChannelStore
+	return s.place(c, req, storeID, actorFor(c, principal(c)).Actor)
+}
+
+// place records an order and starts its workflow, once per caller and
+// Idempotency-Key. placedAt is the store whose staff placed it (endless
+// aisle), actor who did (default: the client).
+func (s *Server) place(c echo.Context, req order.PlaceRequest, placedAt, actor string) error {
+	key, err := idempotencyKey(c, true)
+	if err != nil {
+		return err
+	}
+	canonical, err := json.Marshal(struct {
+		order.PlaceRequest
+		PlacedAt string `json:"placed_at,omitempty"`
+	}{req, placedAt})
 	if err != nil {
 		return err
 	}
@@ -46,8 +76,9 @@ func (s *Server) placeOrder(c echo.Context) error {
 	var placed order.Order
 	// Keys are the client's own: two checkouts using the same key never see each other's orders.
 	by := principal(c).Name
-	p, err := s.db.PlaceOrder(ctx, by, strconv.Itoa(len(by))+":"+by+":"+key, hash[:], req.Fulfilment.StoreID, id, func(number string) (order.Order, error) {
+	p, err := s.db.PlaceOrder(ctx, by, actor, strconv.Itoa(len(by))+":"+by+":"+key, hash[:], req.Fulfilment.StoreID, id, func(number string) (order.Order, error) {
 		placed = req.NewOrder(id, number)
+		placed.PlacedAt = placedAt
 		placed.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 		placed.UpdatedAt = placed.CreatedAt
 		return placed, nil
@@ -157,14 +188,19 @@ func (s *Server) getOrder(c echo.Context) error {
 	if !canSee(p, id, a) {
 		return order.Errorf(order.KindNotFound, "order_not_found", "no order %q", id)
 	}
-	if seesPickupCode(p, id, a) {
+	current := bytes.Contains(doc, []byte(`"fulfilments":`))
+	if current && seesPickupCode(p, id, a) {
 		return c.JSONBlob(http.StatusOK, doc) // the stored snapshot, byte for byte
 	}
 	var o order.Order
 	if err := json.Unmarshal(doc, &o); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, o.WithoutPickupCode())
+	o.SyncCollect() // a snapshot written before fulfilments shows its one collect fulfilment
+	if !seesPickupCode(p, id, a) {
+		o = o.WithoutPickupCode()
+	}
+	return c.JSON(http.StatusOK, o)
 }
 
 func (s *Server) getEvents(c echo.Context) error {

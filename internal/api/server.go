@@ -118,6 +118,7 @@ func New(o Options) *Server {
 	v1.GET("/orders/:id/events/stream", s.streamEvents, allow(checkout, store, support, customer), s.visibleOrder)
 	v1.POST("/orders/:id/cancel", s.cancelOrder, allow(checkout, support, customer), s.visibleOrder)
 	v1.POST("/orders/:id/extend-pickup", s.extendPickup, allow(support, customer), s.visibleOrder)
+	v1.POST("/orders/:id/arrived", s.arrived, allow(checkout, customer), s.visibleOrder)
 	v1.GET("/orders/:id/notifications", s.listNotifications, allow(checkout, support), s.visibleOrder)
 	v1.POST("/orders/:id/notifications/resend", s.resendNotification, allow(support), s.visibleOrder)
 	stores := v1.Group("/stores/:store_id", allow(store, admin), storeStaff)
@@ -126,6 +127,9 @@ func New(o Options) *Server {
 	stores.POST("/orders/:id/pick", s.pick, staff, s.storeOrder)
 	stores.POST("/orders/:id/collect", s.collect, staff, s.storeOrder)
 	stores.POST("/orders/:id/reject", s.reject, staff, s.storeOrder)
+	stores.POST("/orders/:id/ship", s.ship, staff, s.storeOrder)
+	stores.POST("/orders/:id/receive", s.receive, staff, s.storeOrder)
+	stores.POST("/orders", s.placeStoreOrder, staff) // endless aisle: staff order for a customer in the store
 	stores.POST("/orders/:id/returns", s.takeBack, staff, s.returnableOrder)
 	stores.POST("/orders/:id/exchanges", s.exchange, staff, s.returnableOrder)
 	stores.PUT("/stock/:sku", s.setStock, allow(admin))

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/workflows"
 )
@@ -170,12 +171,12 @@ func (s *Server) orderStoreRefusal(c echo.Context, storeID, orderID string) erro
 	if err != nil {
 		return err
 	}
-	if !principal(c).WorksAt(a.StoreID) {
+	if !canSee(principal(c), orderID, a) {
 		// Another store's order: its existence is not this store's business.
 		return order.Errorf(order.KindNotFound, "order_not_found", "no order %q", orderID)
 	}
-	if a.StoreID != storeID {
-		return order.Errorf(order.KindConflict, "wrong_store", "order %s is for collection at another store", orderID)
+	if !a.At(storeID) && a.StoreID != storeID {
+		return order.Errorf(order.KindConflict, "wrong_store", "order %s has nothing to do at %s", orderID, storeID)
 	}
 	return nil
 }
@@ -261,3 +262,35 @@ func (s *Server) getStock(c echo.Context) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// shipBody is the body of a ship report: optional parcels.
+type shipBody struct {
+	Parcels []activities.Parcel `json:"parcels"`
+}
+
+// ship reports a store's (or warehouse's) fulfilment packed and handed to
+// the carrier; the answer carries the shipment's tracking. For a transfer to
+// a collection store it reports the transfer on its way.
+func (s *Server) ship(c echo.Context) error {
+	var body shipBody
+	storeID, id := c.Param("store_id"), c.Param("id")
+	return s.mutate(c, mutation{action: workflows.UpdateShip, keyRequired: true, orderID: id, storeID: storeID, body: &body,
+		read: func() error { return bindOptional(c, &body) },
+		run: func(updateID string) (int, any, error) {
+			req := workflows.ShipRequest{Actor: actorFor(c, principal(c)), StoreID: storeID, Parcels: body.Parcels}
+			return s.storeUpdate(c, id, updateID, workflows.UpdateShip, req)
+		},
+	})
+}
+
+// receive reports the transfers on their way to the collection store arrived.
+func (s *Server) receive(c echo.Context) error {
+	storeID, id := c.Param("store_id"), c.Param("id")
+	return s.mutate(c, mutation{action: workflows.UpdateReceive, keyRequired: true, orderID: id, storeID: storeID,
+		body: &struct{}{},
+		run: func(updateID string) (int, any, error) {
+			req := workflows.ReceiveRequest{Actor: actorFor(c, principal(c)), StoreID: storeID}
+			return s.storeUpdate(c, id, updateID, workflows.UpdateReceive, req)
+		},
+	})
+}

@@ -272,3 +272,38 @@ func (b *stockBody) Validate() error {
 	}
 	return nil
 }
+
+// maxCurbsideFieldLength bounds a curbside bay and vehicle description.
+const maxCurbsideFieldLength = 100
+
+// Validate checks the parcels of a ship report; the workflow checks them
+// against what was picked.
+func (b *shipBody) Validate() error {
+	var f fieldErrors
+	if len(b.Parcels) > order.MaxParcels {
+		f.add("parcels", "at most %d parcels", order.MaxParcels)
+		b.Parcels = b.Parcels[:order.MaxParcels]
+	}
+	for i, p := range b.Parcels {
+		at := "parcels[" + itoa(i) + "].lines"
+		if len(p.Lines) == 0 {
+			f.add(at, "a parcel holds at least one line")
+		}
+		if len(p.Lines) > order.MaxLines {
+			f.add(at, "at most %d lines", order.MaxLines)
+			continue
+		}
+		for j, l := range p.Lines {
+			f = append(f, lineFields(at+"["+itoa(j)+"]", l.SKU, l.Quantity, 1)...)
+		}
+	}
+	return validation("the ship report is not valid", f)
+}
+
+// Validate checks a curbside arrival.
+func (b *arrivedBody) Validate() error {
+	var f fieldErrors
+	f.text("bay", b.Bay, false, maxCurbsideFieldLength)
+	f.text("vehicle", b.Vehicle, false, maxCurbsideFieldLength)
+	return validation("the arrival is not valid", f)
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/devtemporal"
 	"github.com/omni-retail/omni/internal/metrics"
+	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/internal/postgres"
 	"github.com/omni-retail/omni/internal/webhooks"
 	"github.com/omni-retail/omni/workflows"
@@ -117,7 +118,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 
 	notifier := NotifierOf(cfg, a.db, a.metrics, log)
 	if parts.Worker {
-		a.worker = NewWorker(a.client, cfg.Temporal.TaskQueue, a.db, notifier, a.metrics, log)
+		a.worker = NewWorker(a.client, cfg, a.db, notifier, a.metrics, log)
 		if err := a.worker.Start(); err != nil {
 			return a, fmt.Errorf("start worker: %w", err)
 		}
@@ -219,10 +220,10 @@ func (a *App) Stop() {
 // NewWorker builds the order worker with the built-in PostgreSQL systems and
 // notifier (NotifierOf) for customer notifications; m (may be nil) observes
 // the order status transitions it projects.
-func NewWorker(c client.Client, taskQueue string, db *postgres.DB, notifier activities.Notifier, m *metrics.Metrics,
+func NewWorker(c client.Client, cfg *config.Config, db *postgres.DB, notifier activities.Notifier, m *metrics.Metrics,
 	log *slog.Logger,
 ) worker.Worker {
-	w := worker.New(c, taskQueue, worker.Options{})
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
 	w.RegisterWorkflowWithOptions(workflows.ReturnWorkflow, workflow.RegisterOptions{Name: "ReturnWorkflow"})
 	w.RegisterActivity(&activities.Activities{
@@ -234,6 +235,9 @@ func NewWorker(c client.Client, taskQueue string, db *postgres.DB, notifier acti
 		Notifier:  notifier,
 		Projector: metrics.NewProjector(db, m),
 		Prices:    db,
+		Carrier:   CarrierOf(cfg, db),
+		Shipments: db,
+		Locations: locationsOf(cfg),
 		Logger:    log,
 	})
 	return w
@@ -261,13 +265,27 @@ func PolicyOf(cfg *config.Config) workflows.Policy {
 		HistoryBudget:   cfg.Temporal.HistoryBudget,
 
 		ReassignOnEscalation: cfg.Pick.ReassignOnEscalation,
+		Transfers:            cfg.Transfers.Enabled,
+		TransferLeadTime:     cfg.Transfers.LeadTime,
 	}
 }
 
+// locationsOf lists the stores and warehouses sourcing chooses from.
+func locationsOf(cfg *config.Config) []order.Location {
+	var out []order.Location
+	for _, l := range cfg.Locations() {
+		out = append(out, order.Location{ID: l.ID, Lat: l.Lat, Lon: l.Lon, Ships: l.Ships, SafetyStock: l.SafetyStock})
+	}
+	return out
+}
+
 func storesOf(cfg *config.Config) []postgres.Store {
-	out := make([]postgres.Store, len(cfg.Stores))
-	for i, s := range cfg.Stores {
-		out[i] = postgres.Store{ID: s.ID, Name: s.Name}
+	out := make([]postgres.Store, 0, len(cfg.Stores)+len(cfg.Warehouses))
+	for _, s := range cfg.Stores {
+		out = append(out, postgres.Store{ID: s.ID, Name: s.Name})
+	}
+	for _, w := range cfg.Warehouses {
+		out = append(out, postgres.Store{ID: w.ID, Name: w.Name, Kind: "warehouse"})
 	}
 	return out
 }

@@ -28,6 +28,9 @@ const (
 	NotificationFailuresName = "omni_notification_failures_total"
 	WebhookFailuresName      = "omni_webhook_failures_total"
 	WebhookBacklogName       = "omni_webhook_backlog"
+	// CurbsideWaitName is the time a curbside customer waited at the car,
+	// from "I'm here" to the handover.
+	CurbsideWaitName = "omni_curbside_wait_seconds"
 )
 
 // ScrapeTimeout bounds each PostgreSQL read made while serving a scrape.
@@ -60,6 +63,7 @@ type Metrics struct {
 	closeMu  sync.Once
 
 	transitions          *prometheus.HistogramVec
+	curbsideWait         *prometheus.HistogramVec
 	notificationFailures *prometheus.CounterVec
 	webhookFailures      prometheus.Counter
 	orders               *funcCollector[OrderCounter]
@@ -84,6 +88,11 @@ func New(log *slog.Logger) *Metrics {
 			Help:    "Time from an order's creation to its reaching the status `to`, observed once per status change.",
 			Buckets: TransitionBuckets,
 		}, []string{"to"}),
+		curbsideWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    CurbsideWaitName,
+			Help:    "Time a curbside customer waited from arrival (\"I'm here\") to the handover at the car, per store.",
+			Buckets: []float64{30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800},
+		}, []string{"store_id"}),
 		notificationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NotificationFailuresName,
 			Help: "Customer notifications that could not be sent, by channel.",
@@ -102,7 +111,7 @@ func New(log *slog.Logger) *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.transitions, m.notificationFailures, m.webhookFailures, m.orders, m.backlog,
+		m.transitions, m.curbsideWait, m.notificationFailures, m.webhookFailures, m.orders, m.backlog,
 	)
 
 	reporter := tallyprom.NewReporter(tallyprom.Options{
@@ -283,4 +292,13 @@ type errorLog struct{ log *slog.Logger }
 
 func (l errorLog) Println(v ...any) {
 	l.log.Warn("metrics scrape", "error", strings.TrimSpace(fmt.Sprintln(v...)))
+}
+
+// ObserveCurbsideWait records a curbside handover at store after the
+// customer waited d at the car. The Projector calls it.
+func (m *Metrics) ObserveCurbsideWait(store string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.curbsideWait.WithLabelValues(store).Observe(max(d, 0).Seconds())
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"time"
 
 	"github.com/omni-retail/omni/internal/order"
 )
@@ -41,6 +42,11 @@ func (p *Projector) Project(ctx context.Context, o order.Order, events []order.E
 	}
 	if applied && previous != o.Status && p.metrics != nil {
 		p.metrics.ObserveTransition(o.Status, o.UpdatedAt.Sub(o.CreatedAt))
+		for _, e := range events {
+			if wait, ok := e.Data["wait_seconds"].(float64); ok && e.Type == order.EventCollected {
+				p.metrics.ObserveCurbsideWait(o.Fulfilment.StoreID, time.Duration(wait*float64(time.Second)))
+			}
+		}
 	}
 	return nil
 }

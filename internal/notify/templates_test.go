@@ -29,6 +29,16 @@ var workflowData = map[string]map[string]any{
 	"pickup_extended": {"expires_at": expiresAt},
 	"refunded":        {"id": "r-1", "store_id": "store-003", "refunded": int64(1999), "charged": int64(0), "currency": "GBP"},
 	"exchange":        {"id": "x-1", "store_id": "store-003", "refunded": int64(0), "charged": int64(500), "currency": "GBP"},
+	// workflows/shipment.go and transfer.go
+	"shipped": {"fulfilment_id": "f1", "store_id": "wh-north", "shipment_id": "shp_1", "tracking_number": "OMNI123",
+		"tracking_url": "https://track.example/OMNI123", "parcels": 1, "lines": []order.LineQty{{SKU: "SKU-1", Quantity: 1}}},
+	"delivered": {"fulfilment_id": "f1", "shipment_id": "shp_1", "tracking_number": "OMNI123", "status": "delivered",
+		"at": expiresAt, "lines": []order.LineQty{{SKU: "SKU-1", Quantity: 1}}},
+	"delivery_failed": {"fulfilment_id": "f1", "shipment_id": "shp_1", "tracking_number": "OMNI123",
+		"status": "failed_attempt", "at": expiresAt},
+	"returned_to_sender": {"fulfilment_id": "f1", "shipment_id": "shp_1", "tracking_number": "OMNI123",
+		"status": "returned_to_sender", "at": expiresAt, "refund": int64(1999)},
+	"transfer_scheduled": {"store_id": "store-001", "expected_at": expiresAt},
 }
 
 // render renders as the Notifier does: data through JSON, then its fields.

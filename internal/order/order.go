@@ -68,6 +68,9 @@ type Order struct {
 	// ship order.
 	Fulfilments []FulfilmentState `json:"fulfilments"`
 	Pickup      Pickup            `json:"pickup"`
+	// PlacedAt is the store whose staff placed the order for a customer
+	// standing in it (endless aisle, channel store).
+	PlacedAt string `json:"placed_at_store_id,omitempty"`
 	// Arrival is the customer's "I'm here" at a curbside collection.
 	Arrival   *Arrival   `json:"arrival,omitempty"`
 	Payments  []Payment  `json:"payments"`

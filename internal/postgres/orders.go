@@ -32,9 +32,12 @@ type NewOrderFunc func(number string) (order.Order, error)
 // The same key with the same request hash returns the stored response; with a
 // different hash it is refused; while another request with the key is being
 // processed it is refused as a conflict.
-func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash []byte, storeID, orderID string,
+func (db *DB) PlaceOrder(ctx context.Context, placedBy, actor, key string, requestHash []byte, storeID, orderID string,
 	build NewOrderFunc,
 ) (Placement, error) {
+	if actor == "" {
+		actor = placedBy
+	}
 	var p Placement
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		var locked bool
@@ -85,8 +88,14 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, key string, requestHash 
 		if err != nil {
 			return err
 		}
-		placed := order.Event{Seq: 1, Type: order.EventPlaced, At: o.CreatedAt, Channel: o.Channel, Actor: placedBy,
-			Data: map[string]any{"total": o.Total(), "currency": o.Currency, "store_id": o.Fulfilment.StoreID}}
+		data := map[string]any{"total": o.Total(), "currency": o.Currency, "fulfilment": o.Fulfilment.Type}
+		if o.Fulfilment.StoreID != "" {
+			data["store_id"] = o.Fulfilment.StoreID
+		}
+		if o.PlacedAt != "" {
+			data["placed_at_store_id"] = o.PlacedAt
+		}
+		placed := order.Event{Seq: 1, Type: order.EventPlaced, At: o.CreatedAt, Channel: o.Channel, Actor: actor, Data: data}
 		pay := o.Payments[0]
 
 		b := &pgx.Batch{}

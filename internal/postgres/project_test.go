@@ -17,7 +17,7 @@ func placeForProjection(t *testing.T, db *DB, id string) order.Order {
 	t.Helper()
 	at := time.Date(2030, 1, 2, 10, 0, 0, 0, time.UTC)
 	var placed order.Order
-	_, err := db.PlaceOrder(context.Background(), "checkout", "key-"+id, []byte("hash-"+id), "store-001", id,
+	_, err := db.PlaceOrder(context.Background(), "checkout", "", "key-"+id, []byte("hash-"+id), "store-001", id,
 		func(number string) (order.Order, error) {
 			placed = order.Order{ID: id, Number: number, Status: order.StatusPlaced, Channel: order.ChannelWeb,
 				Customer: order.Customer{Email: "ada@example.com"}, Currency: "GBP",

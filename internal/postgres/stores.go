@@ -13,13 +13,20 @@ import (
 type Store struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Kind is "store" (the default when empty) or "warehouse".
+	Kind string `json:"-" db:"-"`
 }
 
 // UpsertStores makes sure every configured store exists, updating names.
 func (db *DB) UpsertStores(ctx context.Context, stores []Store) error {
 	b := &pgx.Batch{}
 	for _, s := range stores {
-		b.Queue(`insert into stores (id, name) values ($1, $2) on conflict (id) do update set name = excluded.name`, s.ID, s.Name)
+		kind := s.Kind
+		if kind == "" {
+			kind = "store"
+		}
+		b.Queue(`insert into stores (id, name, kind) values ($1, $2, $3)
+			on conflict (id) do update set name = excluded.name, kind = excluded.kind`, s.ID, s.Name, kind)
 	}
 	return translate(db.pool.SendBatch(ctx, b).Close())
 }
