@@ -114,7 +114,8 @@ func credentialFor(method, path string, h http.Header) string {
 func keyRequired(path string) bool {
 	path, _, _ = strings.Cut(path, "?")
 	return strings.HasPrefix(path, "/v1/stores/") && (strings.HasSuffix(path, "/collect") ||
-		strings.HasSuffix(path, "/returns") || strings.HasSuffix(path, "/exchanges"))
+		strings.HasSuffix(path, "/returns") || strings.HasSuffix(path, "/exchanges") ||
+		strings.HasSuffix(path, "/ship") || strings.HasSuffix(path, "/receive") || strings.HasSuffix(path, "/orders"))
 }
 
 var seq atomic.Int64

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/omni-retail/omni/config"
 	"github.com/omni-retail/omni/internal/app"
 	"github.com/omni-retail/omni/workflows"
 )
@@ -56,6 +57,11 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	collectURL := startShortReturns(t, "omni-it-histories", 2*time.Second, 0)
 	// An Omni whose orders continue as new after 100 history events.
 	budgetURL := startShortReturns(t, "omni-it-budget", 15*time.Second, 100)
+	// An Omni whose collect orders take transfers, with short returns.
+	transferURL := startOmni(t, "omni-it-histories-transfers", func(cfg *config.Config) {
+		cfg.Returns.Window = 2 * time.Second
+		cfg.Transfers.Enabled = true
+	})
 
 	flows := []struct {
 		name string
@@ -223,6 +229,88 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			c.waitStatus(id, "cancelled")
 			return id
 		}},
+		{"ship-split-delivered-returned", func(t *testing.T) string {
+			c := &api{t: t, base: collectURL}
+			a, b := unique("SKU"), unique("SKU")
+			c.setStock(store, a, 5)
+			c.setStock(manchester, b, 5)
+			id := c.place(shipOrderBody(line(a, 2, 1000), line(b, 1, 2500)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(a, 1)) // one short: voided
+			c.pickOK(manchester, id, qty(b, 1))
+			for _, s := range []string{store, manchester} {
+				r := c.ship(s, id)
+				require.Equal(t, http.StatusOK, r.Status, "ship: %s", r.Body)
+			}
+			for _, f := range c.fulfilled(id).Fulfilments {
+				c.markParcel(f.Shipment.ID, "in_transit")
+				c.markParcel(f.Shipment.ID, "failed_attempt")
+				c.markParcel(f.Shipment.ID, "delivered")
+			}
+			r := c.returnLines(leeds, id, ret(b, 1, "resellable"))
+			require.Equal(t, http.StatusCreated, r.Status, "return: %s", r.Body)
+			return id
+		}},
+		{"ship-nothing-found-resourced-returned-to-sender", func(t *testing.T) string {
+			c := &api{t: t, base: collectURL}
+			sku := unique("SKU")
+			c.setStock(warehouse, sku, 5)
+			c.setStock(store, sku, 5)
+			id := c.place(shipOrderBody(line(sku, 1, 1000)))
+			c.waitStatus(id, "awaiting_pick")
+			r := c.do(http.MethodPost, "/v1/stores/"+warehouse+"/orders/"+id+"/pick", pickBody(qty(sku, 0)))
+			require.Equal(t, http.StatusOK, r.Status, "nothing found: %s", r.Body)
+			c.pickOK(store, id, qty(sku, 1))
+			r = c.ship(store, id)
+			require.Equal(t, http.StatusOK, r.Status, "ship: %s", r.Body)
+			c.markParcel(c.fulfilled(id).at(t, store).Shipment.ID, "returned_to_sender")
+			c.waitStatus(id, "returned_to_sender")
+			return id
+		}},
+		{"ship-cancelled", func(t *testing.T) string {
+			c := newAPI(t)
+			a, b := unique("SKU"), unique("SKU")
+			c.setStock(store, a, 5)
+			c.setStock(manchester, b, 5)
+			id := c.place(shipOrderBody(line(a, 1, 1000), line(b, 1, 1000)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(a, 1))
+			r := c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{"reason": "changed my mind"},
+				"Authorization", "Bearer "+supportKey)
+			require.Equal(t, http.StatusOK, r.Status, "cancel: %s", r.Body)
+			return id
+		}},
+		{"transfer-for-collection", func(t *testing.T) string {
+			c := &api{t: t, base: transferURL}
+			a, b := unique("SKU"), unique("SKU")
+			c.setStock(store, a, 5)
+			c.setStock(manchester, b, 5)
+			id := c.place(orderBody("", store, line(a, 1, 1000), line(b, 1, 1000)))
+			c.waitStatus(id, "awaiting_transfer")
+			c.pickOK(manchester, id, qty(b, 1))
+			r := c.ship(manchester, id)
+			require.Equal(t, http.StatusOK, r.Status, "dispatch: %s", r.Body)
+			r = c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/receive", nil)
+			require.Equal(t, http.StatusOK, r.Status, "receive: %s", r.Body)
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(a, 1), qty(b, 1))
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			return id
+		}},
+		{"curbside-collected", func(t *testing.T) string {
+			c := &api{t: t, base: collectURL}
+			sku := unique("SKU")
+			c.setStock(store, sku, 5)
+			body := orderBody("", store, line(sku, 1, 1000))
+			body["fulfilment"] = map[string]any{"type": "collect", "store_id": store, "curbside": true}
+			id := c.place(body)
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(sku, 1))
+			r := c.do(http.MethodPost, "/v1/orders/"+id+"/arrived", map[string]any{"bay": "2", "vehicle": "blue van"})
+			require.Equal(t, http.StatusOK, r.Status, "arrived: %s", r.Body)
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			return id
+		}},
 		{"returns-continue-as-new", func(t *testing.T) string {
 			c := &api{t: t, base: budgetURL}
 			sku := unique("SKU")
@@ -342,13 +430,23 @@ func history(t *testing.T, workflowID, runID string) *historypb.History {
 // API's URL.
 func startShortReturns(t *testing.T, taskQueue string, window time.Duration, budget int) string {
 	t.Helper()
+	return startOmni(t, taskQueue, func(cfg *config.Config) {
+		cfg.Returns.Window = window
+		if budget > 0 {
+			cfg.Temporal.HistoryBudget = budget
+		}
+	})
+}
+
+// startOmni starts an Omni (API and worker) on the test Temporal and
+// database, on its own task queue, with the test configuration as set
+// changes it, and returns its API's URL.
+func startOmni(t *testing.T, taskQueue string, set func(*config.Config)) string {
+	t.Helper()
 	cfg := testConfig(t.TempDir(), "127.0.0.1:0", "")
 	cfg.Temporal.Address = omni.TemporalAddr()
 	cfg.Temporal.TaskQueue = taskQueue
-	cfg.Returns.Window = window
-	if budget > 0 {
-		cfg.Temporal.HistoryBudget = budget
-	}
+	set(cfg)
 	a, err := app.Start(context.Background(), cfg, app.Parts{API: true, Worker: true}, testLogger())
 	require.NoError(t, err, "start an Omni with a short return window")
 	t.Cleanup(a.Stop)

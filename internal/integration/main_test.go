@@ -27,6 +27,8 @@ var (
 	// clocksURL is a second Omni on the same Temporal and database whose
 	// business clocks run in seconds, for the timer-driven tests.
 	clocksURL string
+	// transfersURL is a third Omni whose collect orders take transfers.
+	transfersURL string
 )
 
 func TestMain(m *testing.M) {
@@ -79,7 +81,23 @@ func runTests(m *testing.M) int {
 	}
 	clocksURL = "http://" + clocks.APIAddr()
 
+	// A third Omni whose retailer brings a collect store's missing lines by
+	// transfer (fulfil_test.go).
+	tr := testConfig(dataDir, "127.0.0.1:0", "")
+	tr.Temporal.Address = omni.TemporalAddr()
+	tr.Temporal.TaskQueue = "omni-it-transfers"
+	tr.Transfers.Enabled = true
+	transfers, err := app.Start(ctx, tr, app.Parts{API: true, Worker: true}, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start third omni:", err)
+		clocks.Stop()
+		omni.Stop()
+		return 1
+	}
+	transfersURL = "http://" + transfers.APIAddr()
+
 	code := m.Run()
+	transfers.Stop()
 	clocks.Stop()
 	omni.Stop()
 	if err := postgres.DropDatabase(ctx, dbURL); err != nil {
@@ -116,7 +134,7 @@ func testConfig(dataDir, httpAddr, temporalAddr string) *config.Config {
 	cfg.Auth.LookupsPerContact = 1000
 	// The development keys of omni.yaml, plus store staff working for every store.
 	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "it-all-stores", Role: "store", Key: allStoresKey,
-		Stores: []string{"store-001", "store-002", "store-003"}})
+		Stores: []string{"store-001", "store-002", "store-003", "wh-north"}})
 	cfg.Auth.Clients = append(cfg.Auth.Clients, config.AuthClient{Name: "app-checkout", Role: "checkout", Key: otherCheckoutKey,
 		OrderIDPrefix: "app-"})
 	return cfg

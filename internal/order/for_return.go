@@ -28,7 +28,9 @@ type LineForReturn struct {
 	Quantity  int64  `json:"quantity"`
 	UnitPrice int64  `json:"unit_price"`
 	Collected int64  `json:"collected"`
-	Returned  int64  `json:"returned"`
+	// Delivered is what reached the customer's door (a ship order).
+	Delivered int64 `json:"delivered,omitempty"`
+	Returned  int64 `json:"returned"`
 	// Refunded is the value of the returned units given back: a refund
 	// never exceeds what was paid for the line and not yet given back.
 	Refunded int64 `json:"refunded"`
@@ -62,7 +64,7 @@ func (o Order) ForReturn() ForReturn {
 		ReturnableUntil: o.ReturnableUntil, Version: o.Version}
 	for i, l := range o.Lines {
 		v.Lines[i] = LineForReturn{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
-			Collected: l.Collected, Returned: l.Returned, Refunded: l.Refunded}
+			Collected: l.Collected, Delivered: l.Delivered, Returned: l.Returned, Refunded: l.Refunded}
 	}
 	for i, p := range o.Payments {
 		v.Payments[i] = PaymentMethod{Method: p.Method}

@@ -201,7 +201,7 @@ func (o *Order) FulfilmentByID(id string) *FulfilmentState {
 // Locations are the locations the order involves: its collection store and
 // every fulfilment's location, each once, in that order.
 func (o *Order) Locations() []string {
-	var out []string
+	out := []string{}
 	add := func(id string) {
 		for _, s := range out {
 			if s == id {
