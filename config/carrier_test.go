@@ -53,7 +53,7 @@ func TestProductionCredentialsSignCarrierCallbacks(t *testing.T) {
 	defaults, err := config.Load("")
 	require.NoError(t, err)
 	file := filepath.Join(t.TempDir(), "credentials.yaml")
-	require.NoError(t, os.WriteFile(file, config.ProductionCredentials(defaults.Stores), 0o600))
+	require.NoError(t, os.WriteFile(file, config.ProductionCredentials(defaults.Locations()), 0o600))
 	c, err := config.Load(file)
 	require.NoError(t, err)
 	require.Regexp(t, `^whsec_[A-Za-z0-9+/]{32}$`, c.Carrier.CallbackSecret)

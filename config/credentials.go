@@ -11,8 +11,8 @@ import (
 // defaults with -config) that gives every role a fresh random key and the
 // customer tokens a fresh random secret: what a production deployment starts
 // with instead of the development credentials of omni.yaml. Store staff get
-// one key per store in stores.
-func ProductionCredentials(stores []Store) []byte {
+// one key per location: each store and each warehouse.
+func ProductionCredentials(locations []Location) []byte {
 	var b strings.Builder
 	b.WriteString("# Omni's credentials, drawn at random by `omni credentials`. Keep this file\n")
 	b.WriteString("# secret (mode 0600) and give each key only to the system it names.\n")
@@ -26,8 +26,8 @@ func ProductionCredentials(stores []Store) []byte {
 		}
 	}
 	client("web-checkout", "checkout", "")
-	for _, s := range stores {
-		client(s.ID+"-staff", "store", s.ID)
+	for _, l := range locations {
+		client(l.ID+"-staff", "store", l.ID)
 	}
 	client("contact-centre", "support", "")
 	client("operations", "admin", "")

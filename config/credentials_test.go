@@ -40,7 +40,7 @@ func TestProductionCredentials(t *testing.T) {
 	defaults, err := config.Load("")
 	require.NoError(t, err)
 	file := filepath.Join(t.TempDir(), "credentials.yaml")
-	require.NoError(t, os.WriteFile(file, config.ProductionCredentials(defaults.Stores), 0o600))
+	require.NoError(t, os.WriteFile(file, config.ProductionCredentials(defaults.Locations()), 0o600))
 
 	c, err := config.Load(file)
 	require.NoError(t, err)
@@ -53,8 +53,8 @@ func TestProductionCredentials(t *testing.T) {
 		keys[cl.Key] = true
 		require.GreaterOrEqual(t, len(cl.Key), 26+len("omni_"))
 	}
-	require.Equal(t, map[string]int{"checkout": 1, "store": len(defaults.Stores), "support": 1, "admin": 1}, roles)
-	require.NotEqual(t, string(config.ProductionCredentials(defaults.Stores)), string(config.ProductionCredentials(defaults.Stores)),
+	require.Equal(t, map[string]int{"checkout": 1, "store": len(defaults.Locations()), "support": 1, "admin": 1}, roles)
+	require.NotEqual(t, string(config.ProductionCredentials(defaults.Locations())), string(config.ProductionCredentials(defaults.Locations())),
 		"each file is drawn afresh")
 }
 

@@ -73,7 +73,7 @@ func writeCredentials(args []string, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(config.ProductionCredentials(cfg.Stores)); err != nil {
+	if _, err := f.Write(config.ProductionCredentials(cfg.Locations())); err != nil {
 		f.Close()
 		os.Remove(args[0])
 		return err
