@@ -1,7 +1,8 @@
 // Package bench is Omni's load generator: it pushes orders through the whole
-// click & collect flow of a running Omni over HTTP, as the checkout, the store
-// and the customer would, and reports throughput, latency per step and, when
-// told the server's pid, its CPU per order and memory.
+// click & collect flow (or, with -flow split, a home delivery split into two
+// shipments from two stores) of a running Omni over HTTP, as the checkout, the
+// stores, the carrier and the customer would, and reports throughput, latency
+// per step and, when told the server's pid, its CPU per order and memory.
 package bench
 
 import (
@@ -34,10 +35,22 @@ func Main(args []string) error {
 	readFor := fs.Duration("read-duration", 15*time.Second, "length of the GET phase")
 	pid := fs.Int("pid", 0, "pid of the omni process, to report its CPU and memory")
 	store := fs.String("store", "store-001", "store to order from")
+	flowName := fs.String("flow", flowCollect, "the order's way to the customer: collect (one store, place → pick → collect) "+
+		"or split (home delivery from two stores: place → pick and ship at each → both parcels delivered)")
+	store2 := fs.String("store2", "store-002", "split flow: the second store shipping (the first is -store); both must ship_from_store")
+	temporalAddr := fs.String("temporal", "", "Temporal frontend host:port, to count one complete order's history events (empty skips)")
+	namespace := fs.String("namespace", "default", "Temporal namespace of the orders, with -temporal")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b := &bench{base: strings.TrimRight(*base, "/"), store: *store, pid: *pid,
+	if *flowName != flowCollect && *flowName != flowSplit {
+		return fmt.Errorf("-flow %q: want %s or %s", *flowName, flowCollect, flowSplit)
+	}
+	if *flowName == flowSplit && *store2 == *store {
+		return errors.New("-flow split needs two different stores (-store, -store2)")
+	}
+	b := &bench{base: strings.TrimRight(*base, "/"), store: *store, store2: *store2, flowName: *flowName, pid: *pid,
+		temporalAddr: *temporalAddr, namespace: *namespace,
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
 		}}}
@@ -63,12 +76,20 @@ func Main(args []string) error {
 }
 
 type bench struct {
-	base, store, runID string
-	pid                int
-	http               *http.Client
-	ids                []string
-	seq                atomic.Int64
+	base, store, runID      string
+	store2, flowName        string
+	temporalAddr, namespace string
+	pid                     int
+	http                    *http.Client
+	ids                     []string
+	seq                     atomic.Int64
+	lastComplete            atomic.Value // string: id of an order that went the whole way
 }
+
+const (
+	flowCollect = "collect"
+	flowSplit   = "split"
+)
 
 var skus = []string{"BENCH-TEE", "BENCH-MUG", "BENCH-CAP"}
 
@@ -78,6 +99,9 @@ func (b *bench) stock(perSKU int) error {
 		if _, err := b.do(http.MethodPut, "/v1/stores/"+b.store+"/stock/"+s, nil, body, 200); err != nil {
 			return fmt.Errorf("stock %s: %w", s, err)
 		}
+	}
+	if b.flowName == flowSplit {
+		return b.splitStock(perSKU)
 	}
 	return nil
 }
@@ -102,6 +126,9 @@ func (s *sample) pct(p float64) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 func (b *bench) placeBody() (string, string) {
+	if b.flowName == flowSplit {
+		return b.splitPlaceBody()
+	}
 	i := b.seq.Add(1)
 	key := fmt.Sprintf("bench-%s-%d", b.runID, i)
 	return key, fmt.Sprintf(`{"channel":"web","customer":{"id":"c-%d","email":"shopper%d@example.com","name":"Bench Shopper"},
@@ -118,9 +145,33 @@ type orderView struct {
 	} `json:"pickup"`
 }
 
-// flow pushes n orders through place → (reserved) → pick → collect with c clients.
+// step is one measured step of a flow, as the report names it.
+type step struct {
+	name string
+	s    *sample
+}
+
+// flow pushes n orders through the chosen flow with c clients.
 func (b *bench) flow(n, c int) error {
+	if b.flowName == flowSplit {
+		return b.splitFlow(n, c)
+	}
+	return b.collectFlow(n, c)
+}
+
+// collectFlow pushes n orders through place → (reserved) → pick → collect with c clients.
+func (b *bench) collectFlow(n, c int) error {
 	var place, waitReserve, pick, collect, whole sample
+	title := fmt.Sprintf("click & collect flow: %d orders, %d concurrent clients", n, c)
+	return b.run(title, n, c, []step{{"POST /v1/orders", &place}, {"until awaiting_pick", &waitReserve},
+		{"POST pick", &pick}, {"POST collect", &collect}, {"whole order", &whole}},
+		func() error { return b.oneOrder(&place, &waitReserve, &pick, &collect, &whole) })
+}
+
+// run pushes n orders through one with c clients and reports throughput, the
+// steps' p50/p99 and, when it can, CPU and memory per complete order and the
+// history of one of them.
+func (b *bench) run(title string, n, c int, steps []step, one func() error) error {
 	var next atomic.Int64
 	var failed atomic.Int64
 	var errMu sync.Mutex
@@ -133,7 +184,7 @@ func (b *bench) flow(n, c int) error {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
-				if err := b.oneOrder(&place, &waitReserve, &pick, &collect, &whole); err != nil {
+				if err := one(); err != nil {
 					failed.Add(1)
 					errMu.Lock()
 					if firstErr == nil {
@@ -148,16 +199,13 @@ func (b *bench) flow(n, c int) error {
 	elapsed := time.Since(start)
 	cpu1, sys1 := b.cpu(), systemCPU()
 	done := int64(n) - failed.Load()
-	fmt.Printf("== click & collect flow: %d orders, %d concurrent clients, %s\n", n, c, elapsed.Round(time.Millisecond))
+	fmt.Printf("== %s, %s\n", title, elapsed.Round(time.Millisecond))
 	fmt.Printf("complete orders/s     %.1f   (%d complete, %d failed)\n", float64(done)/elapsed.Seconds(), done, failed.Load())
 	if firstErr != nil {
 		fmt.Printf("first failure         %v\n", firstErr)
 	}
 	fmt.Printf("%-22s %10s %10s\n", "step", "p50", "p99")
-	for _, s := range []struct {
-		name string
-		s    *sample
-	}{{"POST /v1/orders", &place}, {"until awaiting_pick", &waitReserve}, {"POST pick", &pick}, {"POST collect", &collect}, {"whole order", &whole}} {
+	for _, s := range steps {
 		fmt.Printf("%-22s %10s %10s\n", s.name, ms(s.s.pct(0.5)), ms(s.s.pct(0.99)))
 	}
 	if done > 0 {
@@ -167,6 +215,9 @@ func (b *bench) flow(n, c int) error {
 		}
 		fmt.Printf("machine CPU per order %s   (all processes: omni, PostgreSQL, this load generator)\n",
 			ms((sys1-sys0)/time.Duration(done)))
+	}
+	if id, ok := b.lastComplete.Load().(string); ok && b.temporalAddr != "" {
+		b.reportHistory(id)
 	}
 	return nil
 }
@@ -223,6 +274,7 @@ func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error
 	}
 	collect.add(time.Since(t3))
 	whole.add(time.Since(t0))
+	b.lastComplete.Store(o.ID)
 	return nil
 }
 
@@ -327,14 +379,18 @@ func (b *bench) reads(c int, d time.Duration) error {
 }
 
 // devCredential is the development key of omni.yaml (the bench drives `omni
-// dev`) for a request: the admin feeds stock, store-001's staff pick and hand
-// over, the checkout places and reads orders.
+// dev`) for a request: the admin feeds stock, each store's staff pick, ship
+// and hand over with their store's key (dev-<store>-key), support reports the
+// built-in carrier's tracking, the checkout places and reads orders.
 func devCredential(method, path string) string {
 	switch {
 	case strings.Contains(path, "/stock/") && method == http.MethodPut:
 		return "dev-admin-key"
 	case strings.HasPrefix(path, "/v1/stores/"):
-		return "dev-store-001-key"
+		store, _, _ := strings.Cut(strings.TrimPrefix(path, "/v1/stores/"), "/")
+		return "dev-" + store + "-key"
+	case strings.HasPrefix(path, "/v1/shipments/"):
+		return "dev-support-key"
 	}
 	return "dev-checkout-key"
 }
