@@ -177,7 +177,7 @@ func TestConsoleReads(t *testing.T) {
 	require.Equal(t, "London Oxford Street", me.Stores[0].Name)
 	r = c.do(http.MethodGet, "/v1/me", nil, "Authorization", "Bearer "+allStoresKey)
 	require.NoError(t, json.Unmarshal(r.Body, &me))
-	require.Len(t, me.Stores, 3, "every store of the key, in its order")
+	require.Len(t, me.Stores, 4, "every store and warehouse of the key, in its order")
 	require.Equal(t, "store-003", me.Stores[2].ID)
 	require.Equal(t, "unauthenticated", problem(t, c.do(http.MethodGet, "/v1/me", nil, "Authorization", "none"), http.StatusUnauthorized))
 

@@ -69,6 +69,7 @@ func (db *DB) OpenStoreOrders(ctx context.Context, storeID string, pickDeadline 
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OpenOrder, error) {
 		var o OpenOrder
 		err := row.Scan(&o.Order, &o.Overdue)
+		o.Order.SyncCollect() // a snapshot stored before fulfilments shows its collect fulfilment
 		o.Order = o.Order.WithoutPickupCode()
 		return o, err
 	})

@@ -350,6 +350,7 @@ func (db *DB) StoreQueue(ctx context.Context, storeID string, status order.Statu
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (order.Order, error) {
 		o, err := pgx.RowTo[order.Order](row)
+		o.SyncCollect() // a snapshot stored before fulfilments shows its collect fulfilment
 		return o.WithoutPickupCode(), err
 	})
 	return out, translate(err)
