@@ -100,6 +100,8 @@ func New(o Options) *Server {
 	e.POST("/v1/orders/lookup", s.lookup)
 	// Signed by the carrier (Standard Webhooks), not an API key (shipments.go).
 	e.POST("/v1/callbacks/shipments", s.shipmentCallback)
+	// The built-in carrier's public tracking page (its shipments' tracking_url).
+	e.GET("/track/:tracking_number", s.track)
 
 	// Everything else needs a credential, and each route names the roles it
 	// allows; the handlers then check the order itself (404 for an order the

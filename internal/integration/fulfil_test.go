@@ -161,6 +161,11 @@ func TestDeliveryFromAStoreAndReturnInAnother(t *testing.T) {
 	o = c.fulfilled(id)
 	require.Equal(t, "delivered", o.Status)
 	require.Equal(t, "delivered", o.at(t, manchester).Status)
+	require.True(t, strings.HasSuffix(sf.Shipment.TrackingURL, "/track/"+sf.Shipment.TrackingNumber))
+	page := c.do(http.MethodGet, "/track/"+sf.Shipment.TrackingNumber, nil, "Authorization", "none")
+	require.Equal(t, http.StatusOK, page.Status, "the built-in carrier's tracking link works")
+	require.Contains(t, string(page.Body), "delivered")
+	require.NotContains(t, string(page.Body), "Ada", "a tracking number tells nothing about the customer")
 
 	// The shopper brings one back to Leeds.
 	before := c.stock(leeds, sku)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -136,4 +137,16 @@ func (db *DB) CarrierShipmentStatus(ctx context.Context, shipmentID string) (sta
 		return "", false, order.Errorf(order.KindNotFound, "shipment_not_found", "the built-in carrier has no shipment %q", shipmentID)
 	}
 	return status, cancelled, translate(err)
+}
+
+// CarrierTracking is what the built-in carrier's public tracking page shows
+// of a parcel: its status and when it last changed. Nothing about the order
+// or the customer.
+func (db *DB) CarrierTracking(ctx context.Context, trackingNumber string) (status string, cancelled bool, at time.Time, err error) {
+	err = db.pool.QueryRow(ctx, "select status, cancelled, updated_at from carrier_shipments where tracking_number = $1",
+		trackingNumber).Scan(&status, &cancelled, &at)
+	if isNoRows(err) {
+		return "", false, at, order.Errorf(order.KindNotFound, "parcel_not_found", "no parcel %q", trackingNumber)
+	}
+	return status, cancelled, at, translate(err)
 }
