@@ -72,8 +72,9 @@ func (b *BuiltinCarrier) CreateShipment(ctx context.Context, key string, req act
 	if err != nil {
 		return activities.ShipmentLabel{}, translate(err)
 	}
+	// Its tracking page is Omni's own (GET /track/{number}); it prints no
+	// labels, so it gives no label link rather than a dead one.
 	label.TrackingURL = b.base + "/track/" + label.TrackingNumber
-	label.LabelURL = b.base + "/labels/" + label.ShipmentID
 	return label, nil
 }
 
