@@ -541,6 +541,157 @@ async function main() {
       }
     });
 
+    await step('a home delivery: the console picks this store’s lines, packs two parcels and ships; the tracking shows, also live on the customer’s page', async () => {
+      const S = cfg.ship;
+      const skus = Object.keys(S.lines);
+      const tracking = await customerCtx.newPage();
+      watch(tracking, 'customer page (delivery)', problems);
+      tracking.setDefaultTimeout(15000);
+      try {
+        await tracking.goto(`${base}/o/${S.token}`);
+        await tracking.locator('#status-word[data-status="awaiting_pick"]').waitFor();
+        await tracking.getByRole('heading', { name: 'Delivery', exact: true }).waitFor();
+        await tracking.locator('.facts div', { hasText: 'Deliver to' }).getByText('1 Road').waitFor();
+        await tracking.evaluate(() => { window.omniNoReload = true; });
+
+        // In the queue under Awaiting pick, as a home delivery.
+        await console_.evaluate(() => { location.hash = '#/queue/awaiting'; });
+        const row = console_.locator(`#queue-list [data-order-id="${S.id}"]`);
+        await row.waitFor();
+        assert.match(await row.innerText(), /home delivery/);
+        await row.click();
+        await console_.getByRole('heading', { name: `Order ${S.number}` }).waitFor();
+        await console_.locator('.facts div', { hasText: 'Deliver to' }).getByText('1 Road', { exact: false }).waitFor();
+        // Its fulfilment at this store, with its lines and status.
+        const part = console_.locator('.fulfilment[data-type="ship"]');
+        await part.locator('.badge', { hasText: 'Awaiting pick' }).waitFor();
+        assert.match(await part.innerText(), /Home delivery from London Oxford Street \(this store\)/);
+        // The pick lists this store's fulfilment lines, each found in full by default.
+        await console_.getByRole('heading', { name: 'Pick for home delivery' }).waitFor();
+        const inputs = console_.locator('#order-actions input[id^="pick-"]');
+        assert.deepEqual((await inputs.evaluateAll((els) => els.map((e) => [e.dataset.sku, e.value]))).sort(),
+          skus.map((k) => [k, String(S.lines[k])]).sort());
+        assert.equal(await console_.getByRole('button', { name: 'Reject order' }).count(), 0, 'a shipment is not rejected: a short pick sources it again');
+        await console_.getByRole('button', { name: 'Confirm pick' }).click();
+        await console_.locator('#flash', { hasText: 'Picked 3 items: pack them and ship.' }).waitFor();
+        await console_.locator('#order-status[data-status="picked"]').waitFor();
+        await part.locator('.badge', { hasText: 'Picked: to pack' }).waitFor();
+
+        // Pack & ship: one parcel by default; the associate makes it two.
+        const form = console_.locator('form', { has: console_.getByRole('heading', { name: 'Pack & ship', exact: true }) });
+        await console_.locator('#ship-summary', { hasText: 'Everything in one parcel: 3 items.' }).waitFor();
+        await form.getByRole('button', { name: 'One more: parcels' }).click();
+        await console_.locator('#ship-summary', { hasText: '2 parcels: 2 + 1 items.' }).waitFor();
+        // An item in no parcel is stopped in the form, before anything is sent.
+        const [lamp] = skus;
+        await form.getByRole('button', { name: `One fewer: ${lamp} in parcel 2` }).click();
+        await console_.locator('#ship-summary', { hasText: `${lamp}: 2 picked, 1 in parcels` }).waitFor();
+        await form.getByRole('button', { name: 'Pack & ship', exact: true }).click();
+        await console_.locator('#ship-error', { hasText: 'Put each picked item in exactly one parcel' }).waitFor();
+        assert.equal(posts.filter((p) => p.path.endsWith('/ship')).length, 0, 'nothing sent');
+        await form.getByRole('button', { name: `One more: ${lamp} in parcel 2` }).click();
+        await console_.locator('#ship-summary', { hasText: '2 parcels: 2 + 1 items.' }).waitFor();
+        await console_.locator('#ship-error').waitFor({ state: 'hidden' });
+        assert.deepEqual(await unlabelled(console_), [], 'every control of the ship form has a label');
+        await touchSized(console_, 'pack & ship');
+        await shot(console_, 'console-pack-ship', { locator: form });
+        const request = console_.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/ship'));
+        await form.getByRole('button', { name: 'Pack & ship', exact: true }).click();
+        const body = (await request).postDataJSON();
+        assert.equal(body.parcels.length, 2, 'two parcels sent');
+        const flash = console_.locator('#flash', { hasText: 'Shipped: tracking number' });
+        await flash.waitFor();
+        const number = (await flash.textContent()).match(/tracking number (\S+?)\./)[1];
+        await console_.locator('#order-status[data-status="shipped"]').waitFor();
+        const ships = posts.filter((p) => p.path.endsWith('/ship'));
+        assert.equal(ships.length, 1);
+        assert.match(ships[0].key || '', /^[0-9a-f-]{36}$/, 'the ship carries an Idempotency-Key');
+        // The tracking, as the API has it, on the fulfilment.
+        const o = await call('GET', `/v1/orders/${S.id}`, cfg.keys.store);
+        const f = o.fulfilments.find((x) => x.type === 'ship');
+        assert.equal(f.shipment.tracking_number, number);
+        assert.equal(f.shipment.parcels, 2);
+        const link = part.locator('a.tracking-number');
+        assert.equal((await link.textContent()).trim(), number);
+        if (f.shipment.tracking_url) assert.equal(await link.getAttribute('href'), f.shipment.tracking_url);
+        await part.locator('.badge', { hasText: 'Shipped' }).waitFor();
+        await console_.locator('#timeline li[data-type="shipped"]').waitFor();
+        await shot(console_, 'console-shipped');
+
+        // The customer's page turns "on its way", live, with the tracking.
+        await tracking.locator('#status-word[data-status="shipped"]').waitFor();
+        assert.equal(await tracking.evaluate(() => window.omniNoReload), true, 'the customer page did not reload');
+        const parcel = tracking.locator('#shipments .shipment');
+        await parcel.locator('.tracking-number', { hasText: number }).waitFor();
+        await parcel.locator('.parcel-status[data-status="shipped"]', { hasText: 'With the carrier' }).waitFor();
+        if (f.shipment.tracking_url) assert.equal(await parcel.locator('a.tracking-number').getAttribute('href'), f.shipment.tracking_url);
+        await tracking.locator('#timeline li[data-type="shipped"]').waitFor();
+        await touchSized(tracking, 'customer page (delivery)');
+        await shot(tracking, 'customer-tracking');
+      } finally {
+        await tracking.close();
+      }
+    });
+
+    await step('curbside: the customer says “I’m here” on their page; the console alerts live, with the bay and the car', async () => {
+      const C = cfg.curbside;
+      const page = await customerCtx.newPage();
+      watch(page, 'customer page (curbside)', problems);
+      page.setDefaultTimeout(15000);
+      try {
+        await console_.evaluate(() => { location.hash = '#/queue/ready'; });
+        const row = console_.locator(`#queue-list [data-order-id="${C.id}"]`);
+        await row.locator('.badge.curbside').waitFor();
+        assert.equal(await console_.locator('#arrivals').isVisible(), false, 'no one has arrived yet');
+        await console_.evaluate(() => { window.omniNoReload = true; });
+
+        await page.goto(`${base}/o/${C.token}`);
+        await page.locator('#status-word[data-status="ready_for_collection"]').waitFor();
+        await page.getByLabel(/Bay number/).fill('7');
+        await page.getByLabel(/Your car/).fill('Blue Volvo');
+        assert.deepEqual(await unlabelled(page), [], 'every control of the customer page has a label');
+        await touchSized(page, 'customer page (curbside)');
+        await shot(page, 'customer-curbside');
+        await page.getByRole('button', { name: 'I’m here' }).click();
+        await page.locator('#arrived-done', { hasText: 'in bay 7 (Blue Volvo)' }).waitFor();
+        await page.locator('#timeline li[data-type="customer_arrived"]').waitFor();
+
+        // The console, without a reload: the alert with bay and car, read out.
+        const alert = console_.locator(`#arrivals [data-order-id="${C.id}"]`);
+        await alert.waitFor();
+        assert.match(await alert.innerText(), /Bay 7/);
+        assert.match(await alert.innerText(), /Blue Volvo/);
+        const said = console_.locator('#arrival-announce');
+        await said.filter({ hasText: `the customer for order ${C.number} has arrived, bay 7, Blue Volvo` }).waitFor();
+        assert.equal(await said.getAttribute('aria-live'), 'assertive');
+        await row.locator('.badge.arrived', { hasText: 'bay 7' }).waitFor();
+        assert.equal(await console_.evaluate(() => window.omniNoReload), true, 'the console did not reload');
+        await touchSized(console_, 'curbside alert');
+        await shot(console_, 'console-curbside-arrival');
+        const { events } = await call('GET', `/v1/orders/${C.id}/events`, cfg.keys.store);
+        const arrived = events.filter((e) => e.type === 'customer_arrived');
+        assert.equal(arrived.length, 1);
+        assert.equal(arrived[0].data.bay, '7');
+        assert.equal(arrived[0].data.vehicle, 'Blue Volvo');
+
+        // The handover at the car, from the alert, with the same pickup-code rules.
+        await console_.getByRole('link', { name: `Hand over order ${C.number} at the car` }).click();
+        await console_.getByRole('heading', { name: `Order ${C.number}` }).waitFor();
+        await console_.locator('#arrival-note', { hasText: 'bay 7, Blue Volvo' }).waitFor();
+        await console_.getByRole('heading', { name: 'Hand over at the car' }).waitFor();
+        await console_.getByLabel('Pickup code').fill(C.code);
+        await console_.getByRole('button', { name: 'Hand over', exact: true }).click();
+        await console_.locator('#flash', { hasText: 'Handed over to Ada Lovelace. Payment has been taken.' }).waitFor();
+        await console_.locator('#order-status[data-status="collected"]').waitFor();
+        await console_.locator('#timeline li[data-type="collected"]', { hasText: 'at the car after' }).waitFor();
+        await console_.locator('#arrivals').waitFor({ state: 'hidden' });
+        await page.locator('#status-word[data-status="collected"]').waitFor();
+        assert.equal(await page.getByRole('button', { name: /I’m here|Update where I am/ }).count(), 0, 'no "I’m here" once collected');
+      } finally {
+        await page.close();
+      }
+    });
+
     await step('a pick past its deadline shows under Overdue (Omni with clocks in seconds)', async () => {
       const K = cfg.clocks;
       const root = K.baseURL.replace(/\/$/, '');

@@ -28,7 +28,12 @@ import (
 // handover, then the rest; a line refused at the counter; a nominee
 // collecting; another store finding a handed-over order by its number and
 // taking it back, seeing no customer details; and, on the Omni with clocks in
-// seconds, a pick past its deadline shows under Overdue. Screenshots go
+// seconds, a pick past its deadline shows under Overdue. Every way an
+// order reaches the customer (issue 12): a home delivery sent from this
+// store is picked, packed in two parcels and shipped in the console, and its
+// tracking shows there and, live, on the customer's page; a curbside
+// customer says "I'm here" on their page, the console alerts live with the
+// bay and the car, and the associate hands over at the car. Screenshots go
 // to $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
 //
 // It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
@@ -73,7 +78,21 @@ func TestBrowser(t *testing.T) {
 	// The link of a notification: a customer token for the order, signed as
 	// this Omni signs them (order lookups are rate-limited per address, and
 	// other tests use them up).
-	token, _ := app.AuthOf(testConfig(t.TempDir(), "", "")).CustomerToken(id, time.Now())
+	tokens := app.AuthOf(testConfig(t.TempDir(), "", ""))
+	token, _ := tokens.CustomerToken(id, time.Now())
+
+	// A home delivery sent from this store alone: its SKUs are here and
+	// nowhere else (the warehouse wh-north and the other stores have none).
+	lamp, shade := "LAMP-BRASS", "SHADE-LINEN"
+	for _, sku := range []string{lamp, shade} {
+		c.setStock(store, sku, 5)
+	}
+	sb := orderBody("", "", line(lamp, 2, 2499), line(shade, 1, 1299))
+	sb["fulfilment"] = map[string]any{"type": "ship", "service": "standard", "address": map[string]any{
+		"name": "Ada", "line1": "1 Road", "city": "London", "postcode": "N1 1AA", "country": "GB"}}
+	shipID := c.place(sb)
+	shipped := c.waitStatus(shipID, "awaiting_pick")
+	shipToken, _ := tokens.CustomerToken(shipID, time.Now())
 
 	// Orders for the exceptions at the counter, on SKUs of their own so that
 	// the stock checks below stay about the first order.
@@ -106,6 +125,11 @@ func TestBrowser(t *testing.T) {
 	// A handed-over order of this store, for Manchester to find by its number,
 	// take one pair back and exchange the other for a dearer cap it has.
 	elsewhere := ready(orderBody("", store, line(socks, 2, 799)))
+	// A curbside order, picked: its customer says "I'm here" on their page.
+	cb := orderBody("", store, line(socks, 1, 799))
+	cb["fulfilment"] = map[string]any{"type": "collect", "store_id": store, "curbside": true}
+	curbside := ready(cb)
+	curbside["token"], _ = tokens.CustomerToken(curbside["id"].(string), time.Now())
 	c.setStock("store-002", capSKU, 5)
 	c.setPrice(capSKU, "GBP", 1499)
 	c.collectOK(store, elsewhere["id"].(string), map[string]any{"pickup_code": elsewhere["code"]})
@@ -132,6 +156,9 @@ func TestBrowser(t *testing.T) {
 		"reject":  map[string]any{"id": rejectID, "number": rejectNumber, "sku": scarf, "to": "store-002"},
 		"partial": partial, "refused": refused, "nominee": nominee, "elsewhere": elsewhere,
 		"counterSkus": map[string]string{"socks": socks, "cap": capSKU},
+		"ship": map[string]any{"id": shipID, "number": shipped.Number, "token": shipToken,
+			"lines": map[string]int{lamp: 2, shade: 1}},
+		"curbside": curbside,
 		"clocks": map[string]any{"baseURL": clocksURL, "store": "store-003", "storeName": "Leeds Trinity",
 			"key": "dev-store-003-key", "sku": hat},
 	}
@@ -176,6 +203,34 @@ func TestBrowser(t *testing.T) {
 	require.Equal(t, teeBefore.OnHand-1, teeAfter.OnHand, "two shirts handed over, one came back resellable")
 	require.Equal(t, teeBefore.Reserved+2, teeAfter.Reserved, "the second order and the one placed live hold one each")
 	require.Equal(t, newMugBefore.OnHand-1, c.stock(store, newMug).OnHand, "the new mug left the store")
+
+	// The home delivery left the store in two parcels, with its tracking.
+	var delivery struct {
+		Status      string `json:"status"`
+		Fulfilments []struct {
+			LocationID string `json:"location_id"`
+			Status     string `json:"status"`
+			Shipment   *struct {
+				TrackingNumber string `json:"tracking_number"`
+				Parcels        int    `json:"parcels"`
+			} `json:"shipment"`
+		} `json:"fulfilments"`
+	}
+	r = c.do(http.MethodGet, "/v1/orders/"+shipID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NoError(t, json.Unmarshal(r.Body, &delivery))
+	require.Equal(t, "shipped", delivery.Status)
+	require.Len(t, delivery.Fulfilments, 1)
+	require.Equal(t, store, delivery.Fulfilments[0].LocationID)
+	require.NotNil(t, delivery.Fulfilments[0].Shipment)
+	require.NotEmpty(t, delivery.Fulfilments[0].Shipment.TrackingNumber)
+	require.Equal(t, 2, delivery.Fulfilments[0].Shipment.Parcels)
+	require.Equal(t, int64(3), c.stock(store, lamp).OnHand, "two lamps left the store")
+	// The curbside order was handed over at the car, after the customer said they were here.
+	require.Equal(t, "collected", c.order(curbside["id"].(string)).Status)
+	handovers, _ := c.eventsOfType(curbside["id"].(string), "collected")
+	require.Len(t, handovers, 1)
+	require.Equal(t, true, handovers[0].Data["curbside"])
 }
 
 // logLines copies a child's output into the test log, line by line as it comes.

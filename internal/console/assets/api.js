@@ -142,9 +142,17 @@ const PLAIN = {
   idempotency_key_reused: 'This action was already sent with other details. Reload the order and try again.',
   too_many_streams: 'Omni is very busy; live updates will resume shortly.',
   already_extended: 'The pickup has already been extended once.',
+  not_picked: 'This store’s part of the order is not picked and waiting to ship: pick it first, or it has already been shipped.',
+  empty_parcel: 'A parcel is empty: put at least one item in each parcel, or use fewer parcels.',
+  bad_parcel: 'A parcel holds more of an item than is left to pack.',
+  unpacked: 'Some picked items are in no parcel: put every picked item in a parcel.',
+  nothing_in_transit: 'No transfer of this order is on its way to this store: it has been received already, or not sent yet.',
+  not_curbside: 'This order is not for curbside collection: collect it in the store.',
+  already_shipped: 'Part of this order has already been shipped, so it can no longer be cancelled here.',
+  not_delivered: 'Nothing of this order has been delivered yet, so nothing can be returned.',
 };
 // Codes whose detail names the line or value at fault.
-const SPECIFIC = new Set(['over_return', 'bad_quantity', 'unknown_line', 'price_mismatch', 'duplicate_line', 'no_stock', 'pickup_code_locked']);
+const SPECIFIC = new Set(['bad_parcel', 'unpacked', 'over_return', 'bad_quantity', 'unknown_line', 'price_mismatch', 'duplicate_line', 'no_stock', 'pickup_code_locked']);
 
 // explain turns an error into { message, details } in plain words.
 export function explain(err) {
@@ -316,6 +324,34 @@ export const STATUS = {
   cancelled: 'Cancelled',
   expired: 'Expired',
   rejected: 'Rejected',
+  picked: 'Picked',
+  partially_shipped: 'Partly shipped',
+  shipped: 'Shipped',
+  delivered: 'Delivered',
+  returned_to_sender: 'Returned to sender',
+  awaiting_transfer: 'Awaiting transfer',
+};
+
+// Words for a fulfilment's status (a collect fulfilment's is the order's).
+export const FULFILMENT_STATUS = {
+  ...STATUS,
+  awaiting_pick: 'Awaiting pick',
+  picked: 'Picked: to pack',
+  shipped: 'Shipped',
+  in_transit: 'In transit',
+  out_for_delivery: 'Out for delivery',
+  failed_attempt: 'Delivery attempt failed',
+  delivered: 'Delivered',
+  returned_to_sender: 'Returned to sender',
+  received: 'Received',
+  cancelled: 'Cancelled',
+};
+
+// Words for a fulfilment's type.
+export const FULFILMENT_TYPE = {
+  collect: 'Collection',
+  ship: 'Home delivery',
+  transfer: 'Transfer',
 };
 
 const CHANNEL = {
@@ -329,6 +365,12 @@ const CHANNEL = {
 
 export function channelWords(c) {
   return CHANNEL[c] || c;
+}
+
+// waitWords says a wait in seconds as people say it ("45 s", "3 min").
+export function waitWords(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return s < 60 ? `${s} s` : `${Math.round(s / 60)} min`;
 }
 
 // describe says what a timeline event means, for the customer or for staff.
@@ -346,7 +388,8 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
     case 'picked': return d.lines ? `Picked: ${items(d.lines)}` : 'Picked';
     case 'short_picked': return 'Some items could not be found';
     case 'ready_for_collection': return 'Ready to collect';
-    case 'collected': return d.collected_by && d.collected_by.name && !forCustomer ? `Collected by ${d.collected_by.name} (${d.collected_by.relation})` : 'Collected';
+    case 'collected': return (d.collected_by && d.collected_by.name && !forCustomer ? `Collected by ${d.collected_by.name} (${d.collected_by.relation})` : 'Collected')
+      + (d.curbside && !forCustomer && typeof d.wait_seconds === 'number' ? `, at the car after ${waitWords(d.wait_seconds)}` : '');
     case 'lines_refused': return `Refused at the counter${d.lines ? `: ${items(d.lines)}` : ''}`;
     case 'pickup_reminder_sent': return 'Reminder sent';
     case 'pickup_extended': return 'Pickup extended';
@@ -368,6 +411,24 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
     case 'restocked': return forCustomer ? '' : 'Returned items back on sale';
     case 'written_off': return forCustomer ? '' : 'Damaged items written off';
     case 'return_window_closed': return 'Return window closed';
+    case 'fulfilment_created': return forCustomer ? '' : `${d.type === 'transfer' ? 'Transfer' : 'Shipment'} to be sent from ${d.location_id || 'a location'}${d.lines ? `: ${items(d.lines)}` : ''}`;
+    case 'fulfilment_cancelled': return forCustomer ? '' : `Part of the order cancelled${d.reason ? ` (${String(d.reason).replace(/_/g, ' ')})` : ''}`;
+    case 'shipped': return forCustomer
+      ? `Parcel on its way${d.tracking_number ? `, tracking number ${d.tracking_number}` : ''}`
+      : `Shipped from ${d.store_id || 'the store'}${d.tracking_number ? `, tracking ${d.tracking_number}` : ''}${d.parcels > 1 ? ` (${d.parcels} parcels)` : ''}`;
+    case 'tracking_updated': return `Parcel ${String(d.status || 'updated').replace(/_/g, ' ')}${d.tracking_number && !forCustomer ? ` (${d.tracking_number})` : ''}`;
+    case 'delivered': return `Parcel delivered${d.tracking_number && !forCustomer ? ` (${d.tracking_number})` : ''}`;
+    case 'delivery_failed': return forCustomer ? 'The carrier could not deliver your parcel: they will try again' : `Delivery attempt failed${d.tracking_number ? ` (${d.tracking_number})` : ''}`;
+    case 'returned_to_sender': return d.refund ? `Parcel returned to sender, ${fmt(d.refund)} refunded` : 'Parcel returned to sender';
+    case 'transfer_requested': return forCustomer
+      ? `Items are being brought to the store${d.expected_at ? `, expected ${when(d.expected_at)}` : ''}`
+      : `Transfer requested from ${d.from_location_id || 'another location'} to ${d.store_id || 'the store'}${d.lines ? `: ${items(d.lines)}` : ''}`;
+    case 'transfer_dispatched': return forCustomer ? 'Items on their way to the store' : `Transfer sent from ${d.from_location_id || 'another location'} to ${d.store_id || 'the store'}`;
+    case 'transfer_received': return forCustomer ? 'Items arrived at the store' : `Transfer received from ${d.from_location_id || 'another location'}`;
+    case 'transfer_short': return forCustomer ? '' : `Transfer short from ${d.from_location_id || 'another location'}${d.missing ? `: ${items(d.missing)} not found` : ''}`;
+    case 'customer_arrived': return forCustomer
+      ? `You told us you are here${d.bay ? `, bay ${d.bay}` : ''}`
+      : `Customer arrived for curbside pickup${d.bay ? `, bay ${d.bay}` : ''}${d.vehicle ? `, ${d.vehicle}` : ''}`;
     default: return e.type.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
   }
 }

@@ -1,7 +1,9 @@
 // The store console: sign in with a store staff key, follow the store's live
-// queue, and pick, reject, hand over, take returns and exchanges.
+// queue, and pick, reject, pack and ship, receive transfers, hand over (at
+// the counter or at the car), take returns and exchanges.
 import {
-  client, follow, h, showError, money, minorUnits, majorUnits, when, STATUS, describe, channelWords,
+  client, follow, h, showError, money, minorUnits, majorUnits, when, timeOnly, STATUS, FULFILMENT_STATUS, FULFILMENT_TYPE,
+  describe, channelWords,
 } from './api.js';
 
 const SESSION_KEY = 'omni.console';
@@ -9,6 +11,8 @@ const view = document.getElementById('view');
 const who = document.getElementById('who');
 const live = document.getElementById('live');
 const announcer = document.getElementById('announce');
+const arrivalsBox = document.getElementById('arrivals');
+const arrivalAnnouncer = document.getElementById('arrival-announce');
 
 let session = loadSession(); // { key, store, storeName, actor }
 let api = null;
@@ -21,6 +25,8 @@ let current = null; // the open order: { id, order, events, version, flash, stre
 let foundForReturn = null; // another store's order just found by number, for a return
 let rendered = ''; // the route the view shows
 let lastTab = 'awaiting'; // the queue tab to go back to
+let seenArrivals = null; // curbside arrivals seen so far, by arrivalKey (null before the first snapshot)
+const dismissedArrivals = new Set(); // arrivals the associate put away
 
 document.getElementById('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
@@ -63,6 +69,9 @@ function signOut() {
   closeOrder();
   queue = null;
   seenIds = null;
+  seenArrivals = null;
+  dismissedArrivals.clear();
+  renderArrivals();
   who.hidden = true;
   live.textContent = '';
   rendered = '';
@@ -106,7 +115,7 @@ function route() {
     openForReturn(number);
     return;
   }
-  const tab = ['awaiting', 'overdue', 'ready'].includes(arg) ? arg : 'awaiting';
+  const tab = Object.keys(TABS).includes(arg) ? arg : 'awaiting';
   closeOrder();
   rendered = `queue:${tab}`;
   lastTab = tab;
@@ -215,10 +224,61 @@ async function busy(button, err, fn) {
 
 // ---- Queue ----
 
+// ---- What an order needs of this store ----
+
+// collectsHere reports whether the order is to be collected at this store.
+function collectsHere(o) {
+  return o.fulfilment.type !== 'ship' && o.fulfilment.store_id === session.store;
+}
+
+// sending lists this store's shipments and transfers of the order (to pick,
+// pack and send), in one of statuses when any are given.
+function sending(o, ...statuses) {
+  return (o.fulfilments || []).filter((f) => f.type !== 'collect' && f.location_id === session.store
+    && (statuses.length === 0 || statuses.includes(f.status)));
+}
+
+// transfersHere lists the transfers of the order coming to this store, in
+// one of statuses when any are given.
+function transfersHere(o, ...statuses) {
+  return (o.fulfilments || []).filter((f) => f.type === 'transfer' && f.to_location_id === session.store
+    && (statuses.length === 0 || statuses.includes(f.status)));
+}
+
+// task is what the order needs of this store now: pick, ship, receive (a
+// transfer has come), incoming (a transfer is still to come), collect, or
+// nothing (null).
+function task(o) {
+  if (sending(o, 'awaiting_pick').length) return 'pick';
+  if (sending(o, 'picked').length) return 'ship';
+  if (!collectsHere(o)) return null;
+  switch (o.status) {
+    case 'awaiting_pick': return 'pick';
+    case 'ready_for_collection':
+    case 'partially_collected': return 'collect';
+    case 'awaiting_transfer': return transfersHere(o, 'in_transit').length ? 'receive' : 'incoming';
+    default: return null;
+  }
+}
+
+// waiting reports whether a curbside customer of the order is at the car park
+// waiting for the handover.
+function waiting(o) {
+  return Boolean(o.fulfilment.curbside && o.arrival && task(o) === 'collect');
+}
+
+const arrivalKey = (o) => `${o.id}|${o.arrival.at}|${o.arrival.bay || ''}|${o.arrival.vehicle || ''}`;
+
+function arrivalWords(a) {
+  return [a.bay ? `bay ${a.bay}` : 'no bay given', a.vehicle].filter(Boolean).join(', ');
+}
+
 const TABS = {
-  awaiting: { label: 'Awaiting pick', empty: 'Nothing is waiting to be picked.', test: (o) => o.status === 'awaiting_pick' },
-  overdue: { label: 'Overdue', empty: 'No pick is overdue.', test: (o) => o.status === 'awaiting_pick' && o.overdue },
-  ready: { label: 'Ready', empty: 'No order is waiting for its customer.', test: (o) => o.status === 'ready_for_collection' || o.status === 'partially_collected' },
+  awaiting: { label: 'Awaiting pick', empty: 'Nothing is waiting to be picked.', test: (o) => task(o) === 'pick' },
+  overdue: { label: 'Overdue', empty: 'No pick is overdue.', test: (o) => task(o) === 'pick' && o.overdue },
+  ship: { label: 'To ship', empty: 'Nothing is waiting to be packed and shipped.', test: (o) => task(o) === 'ship' },
+  ready: { label: 'Ready', empty: 'No order is waiting for its customer.', test: (o) => task(o) === 'collect' },
+  incoming: { label: 'Transfers in', empty: 'No transfer is on its way to this store.', test: (o) => task(o) === 'receive' || task(o) === 'incoming' },
 };
 
 function onQueue(msg) {
@@ -226,12 +286,70 @@ function onQueue(msg) {
   queue = msg.data;
   const ids = queue.orders.map((o) => o.id);
   if (seenIds) {
-    const arrived = queue.orders.filter((o) => !seenIds.has(o.id) && o.status === 'awaiting_pick');
+    const arrived = queue.orders.filter((o) => !seenIds.has(o.id) && task(o) === 'pick');
     for (const o of arrived) fresh.add(o.id);
     if (arrived.length) announce(arrived.length === 1 ? `New order ${arrived[0].number} to pick` : `${arrived.length} new orders to pick`);
   }
   seenIds = new Set([...(seenIds || []), ...ids]);
+  onArrivals();
   if (rendered.startsWith('queue:')) updateQueue(rendered.slice('queue:'.length));
+}
+
+// ---- Curbside arrivals ----
+
+// onArrivals alerts, whatever the console shows, when a curbside customer
+// says they are here (or moves to another bay): the banner under the bar
+// lists who is waiting, and the arrival is read out by screen readers.
+function onArrivals() {
+  const here = queue.orders.filter(waiting);
+  const keys = new Set(here.map(arrivalKey));
+  if (seenArrivals) {
+    const news = here.filter((o) => !seenArrivals.has(arrivalKey(o)));
+    for (const o of news) dismissedArrivals.delete(o.id);
+    if (news.length === 1) {
+      const o = news[0];
+      announceArrival(`Curbside: the customer for order ${o.number} has arrived, ${arrivalWords(o.arrival)}.`);
+    } else if (news.length > 1) {
+      announceArrival(`Curbside: ${news.length} customers have arrived: ${news.map((o) => `order ${o.number}, ${arrivalWords(o.arrival)}`).join('; ')}.`);
+    }
+  } else if (here.length) {
+    announceArrival(here.length === 1 ? `Curbside: the customer for order ${here[0].number} is waiting, ${arrivalWords(here[0].arrival)}.`
+      : `Curbside: ${here.length} customers are waiting.`);
+  }
+  seenArrivals = keys;
+  renderArrivals();
+}
+
+function announceArrival(text) {
+  arrivalAnnouncer.textContent = '';
+  setTimeout(() => {
+    arrivalAnnouncer.textContent = text;
+  }, 50);
+}
+
+function renderArrivals() {
+  const here = session && queue ? queue.orders.filter((o) => waiting(o) && !dismissedArrivals.has(o.id)) : [];
+  arrivalsBox.hidden = here.length === 0;
+  if (here.length === 0) {
+    arrivalsBox.replaceChildren();
+    return;
+  }
+  arrivalsBox.replaceChildren(
+    h('h2', { id: 'arrivals-title' }, here.length === 1 ? 'A curbside customer is here' : `${here.length} curbside customers are here`),
+    h('ul', {}, here.map((o) => h('li', { class: 'arrival', 'data-order-id': o.id },
+      h('p', { class: 'arrival-what' },
+        h('strong', {}, `Order ${o.number}`), ` · ${o.customer.name || o.customer.email}`,
+        h('span', { class: 'arrival-where' },
+          h('span', { class: 'arrival-bay' }, o.arrival.bay ? `Bay ${o.arrival.bay}` : 'No bay given'),
+          o.arrival.vehicle ? h('span', { class: 'arrival-vehicle' }, o.arrival.vehicle) : null,
+          h('span', { class: 'arrival-when' }, `since ${timeOnly(o.arrival.at)}`))),
+      h('div', { class: 'actions-row' },
+        h('a', { class: 'button', href: `#/order/${enc(o.id)}`, 'aria-label': `Hand over order ${o.number} at the car` }, 'Hand over'),
+        h('button', { type: 'button', class: 'secondary', 'aria-label': `Dismiss the arrival of order ${o.number}`, onclick: () => {
+          dismissedArrivals.add(o.id);
+          renderArrivals();
+          document.getElementById('main')?.focus();
+        } }, 'Dismiss'))))));
 }
 
 function showQueue(tab) {
@@ -320,21 +438,34 @@ function updateQueue(tab) {
 }
 
 function queueItem(o) {
-  const units = o.lines.reduce((n, l) => n + l.quantity, 0);
-  const ready = o.status !== 'awaiting_pick';
+  const t = task(o);
+  const part = sending(o, 'awaiting_pick', 'picked')[0]; // this store's shipment or transfer
+  const units = (part ? part.lines : o.lines).reduce((n, l) => n + l.quantity, 0);
+  const ready = t === 'collect';
   const meta = [
     o.customer.name || o.customer.email,
     `${units} item${units === 1 ? '' : 's'}`,
     ready ? `ready ${when(o.pickup.ready_at)}` : `placed ${when(o.created_at)}`,
   ];
+  if (part && part.type === 'ship') meta.push('home delivery');
+  if (part && part.type === 'transfer') meta.push(`transfer to ${storeLabel(part.to_location_id)}`);
+  if (t === 'incoming' || t === 'receive') {
+    const tr = transfersHere(o).filter((f) => f.status !== 'cancelled');
+    const expected = tr.map((f) => f.expected_at).filter(Boolean).sort()[0];
+    if (expected) meta.push(`transfer expected ${when(expected)}`);
+  }
   if (ready && o.pickup.expires_at) meta.push(`collect by ${when(o.pickup.expires_at)}`);
   if (o.pickup.nominee) meta.push(`nominee: ${o.pickup.nominee.name}`);
-  const cls = ['order-link', o.overdue ? 'is-overdue' : '', ready ? 'is-ready' : '', fresh.has(o.id) ? 'is-new' : ''].join(' ');
+  const status = part ? part.status : t === 'receive' ? 'in_transit' : o.status;
+  const here = waiting(o);
+  const cls = ['order-link', o.overdue ? 'is-overdue' : '', ready ? 'is-ready' : '', here ? 'is-here' : '', fresh.has(o.id) ? 'is-new' : ''].join(' ');
   return h('a', { href: `#/order/${enc(o.id)}`, class: cls, 'data-order-id': o.id },
     h('span', { class: 'num' }, `Order ${o.number}`),
     h('span', { class: 'meta' }, meta.join(' · ')),
     h('span', { class: 'tags' },
-      h('span', { class: `badge ${o.status}` }, STATUS[o.status] || o.status),
+      h('span', { class: `badge ${status}` }, (part || t === 'receive' ? FULFILMENT_STATUS[status] : STATUS[status]) || status),
+      o.fulfilment.curbside ? h('span', { class: 'badge curbside' }, 'Curbside') : null,
+      here ? h('span', { class: 'badge arrived' }, `Here · ${o.arrival.bay ? `bay ${o.arrival.bay}` : 'no bay'}`) : null,
       o.overdue ? h('span', { class: 'badge overdue' }, 'Overdue') : null,
       fresh.has(o.id) ? h('span', { class: 'badge new' }, 'New') : null));
 }
@@ -460,23 +591,80 @@ function renderSummary() {
     return;
   }
   const o = current.order;
+  const ship = o.fulfilment.type === 'ship';
+  const a = o.fulfilment.address;
   const facts = [
     ['Customer', [o.customer.name, o.customer.phone].filter(Boolean).join(' · ') || o.customer.email],
     o.pickup.nominee ? ['Nominee (may collect)', [o.pickup.nominee.name, o.pickup.nominee.phone].filter(Boolean).join(' · ')] : null,
-    ['Collect at', o.fulfilment.store_id === session.store ? `${session.storeName} (this store)` : storeLabel(o.fulfilment.store_id)],
+    ship ? ['Deliver to', a ? [a.name, a.line1, a.line2, a.city, a.postcode, a.country].filter(Boolean).join(', ') : '–'] : null,
+    ship ? ['Delivery', o.fulfilment.service === 'express' ? 'Express' : 'Standard'] : null,
+    ship ? null : ['Collect at', o.fulfilment.store_id === session.store ? `${session.storeName} (this store)` : storeLabel(o.fulfilment.store_id)],
+    o.fulfilment.curbside ? ['Curbside', o.arrival
+      ? `Customer here since ${timeOnly(o.arrival.at)}: ${arrivalWords(o.arrival)}`
+      : 'Hand over at the car: the customer says when they arrive'] : null,
     ['Placed', `${when(o.created_at)} (${channelWords(o.channel)})`],
     o.pickup.ready_at ? ['Ready since', when(o.pickup.ready_at)] : null,
     o.pickup.expires_at && ['ready_for_collection', 'partially_collected'].includes(o.status) ? ['Held until', when(o.pickup.expires_at)] : null,
     o.returnable_until ? ['Returnable until', when(o.returnable_until)] : null,
     ['Order id', o.id],
   ].filter(Boolean);
-  document.getElementById('order-summary').replaceChildren(summaryCard(o, facts));
-  document.getElementById('order-lines').replaceChildren(linesCard(o, [
+  const notes = waiting(o) ? [h('p', { class: 'notice arrived-note', id: 'arrival-note' },
+    h('strong', {}, 'The customer is here: '), `${arrivalWords(o.arrival)}, since ${timeOnly(o.arrival.at)}. Take the order out to the car.`)] : [];
+  document.getElementById('order-summary').replaceChildren(summaryCard(o, facts, ...notes));
+  const columns = ship ? [
     ['Ordered', (l) => l.quantity],
-    ['Picked', (l) => (o.status === 'awaiting_pick' || o.status === 'placed' ? '–' : l.picked)],
+    ['Picked', (l) => l.picked],
+    ['Shipped', (l) => l.shipped || 0],
+    ['Delivered', (l) => l.delivered || 0],
+    ['Returned', (l) => l.returned],
+  ] : [
+    ['Ordered', (l) => l.quantity],
+    ['Picked', (l) => (['awaiting_pick', 'placed', 'awaiting_transfer'].includes(o.status) ? '–' : l.picked)],
     ['Handed over', (l) => l.collected + (l.refused ? ` (${l.refused} refused)` : '')],
     ['Returned', (l) => l.returned],
-  ]));
+  ];
+  const parts = (o.fulfilments || []).some((f) => f.type !== 'collect') ? [fulfilmentsCard(o)] : [];
+  document.getElementById('order-lines').replaceChildren(linesCard(o, columns), ...parts);
+}
+
+// locationLabel names a location of the order, saying which is this store.
+function locationLabel(id) {
+  return id === session.store ? `${session.storeName || id} (this store)` : storeLabel(id);
+}
+
+// fulfilmentsCard shows the parts of an order, this store's first: from
+// where, to where, their lines, their status and their shipment's tracking.
+function fulfilmentsCard(o) {
+  const here = (f) => f.location_id === session.store || f.to_location_id === session.store;
+  const list = [...o.fulfilments].filter((f) => f.type !== 'collect').sort((x, y) => Number(here(y)) - Number(here(x)));
+  return h('section', { class: 'card', 'aria-labelledby': 'fulfilments-title' },
+    h('h2', { id: 'fulfilments-title' }, 'Fulfilments'),
+    h('ul', { class: 'fulfilments' }, list.map((f) => {
+      const title = f.type === 'transfer'
+        ? `Transfer from ${locationLabel(f.location_id)} to ${locationLabel(f.to_location_id)}`
+        : `${FULFILMENT_TYPE[f.type] || f.type} from ${locationLabel(f.location_id)}`;
+      const s = f.shipment;
+      const picked = !['awaiting_pick', 'cancelled'].includes(f.status) || f.lines.some((l) => l.picked > 0);
+      return h('li', { class: `fulfilment${here(f) ? ' is-here' : ''}`, id: `fulfilment-${f.id}`, 'data-fulfilment-id': f.id, 'data-status': f.status, 'data-type': f.type },
+        h('div', { class: 'fulfilment-head' },
+          h('h3', {}, title),
+          h('span', { class: `badge ${f.status}` }, FULFILMENT_STATUS[f.status] || f.status)),
+        h('table', { class: 'fulfilment-lines' },
+          h('caption', { class: 'visually-hidden' }, `Items of the ${(FULFILMENT_TYPE[f.type] || f.type).toLowerCase()} from ${f.location_id}`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'n' }, 'Quantity'), h('th', { scope: 'col', class: 'n' }, 'Picked'))),
+          h('tbody', {}, f.lines.map((l) => h('tr', {}, h('th', { scope: 'row' }, l.sku), h('td', { class: 'n' }, l.quantity), h('td', { class: 'n' }, picked ? l.picked : '–'))))),
+        f.expected_at && !['received', 'cancelled'].includes(f.status) ? h('p', { class: 'muted' }, `Expected ${when(f.expected_at)}`) : null,
+        s && f.type === 'ship' ? h('p', { class: 'tracking' },
+          'Tracking ',
+          s.tracking_url
+            ? h('a', { href: s.tracking_url, class: 'tracking-number', target: '_blank', rel: 'noopener noreferrer' }, s.tracking_number)
+            : h('strong', { class: 'tracking-number' }, s.tracking_number),
+          ` · ${s.parcels} parcel${s.parcels === 1 ? '' : 's'}`,
+          s.shipped_at ? ` · shipped ${when(s.shipped_at)}` : '',
+          s.delivered_at ? ` · delivered ${when(s.delivered_at)}` : '',
+          s.label_url && here(f) ? h('span', {}, ' · ', h('a', { href: s.label_url, target: '_blank', rel: 'noopener noreferrer' }, 'Print the label')) : null) : null,
+        s && f.type === 'transfer' && s.shipped_at ? h('p', { class: 'muted' }, `Sent ${when(s.shipped_at)} · ${s.parcels} parcel${s.parcels === 1 ? '' : 's'}`) : null);
+    })));
 }
 
 // summaryCard is the card at the top of an order: its number, its status,
@@ -535,43 +723,51 @@ function renderTimeline() {
     h('div', { class: 'when' }, `${when(e.at)} · ${channelWords(e.channel)}${e.actor && e.channel !== 'system' ? ` · ${e.actor}` : ''}`))));
 }
 
-const held = (l) => l.picked - l.collected - l.refused;
-const returnable = (l) => l.collected - l.returned;
-const refundFor = (l, n) => Math.min(n * l.unit_price, l.collected * l.unit_price - l.refunded);
+const held = (l) => l.picked - l.collected - l.refused - (l.shipped || 0) - (l.uncollected || 0);
+const handedOver = (l) => l.collected + (l.delivered || 0);
+const returnable = (l) => handedOver(l) - l.returned;
+const refundFor = (l, n) => Math.min(n * l.unit_price, handedOver(l) * l.unit_price - l.refunded);
 
 function renderActions() {
   const o = current.order;
   const box = document.getElementById('order-actions');
-  const mine = !current.forReturn && o.fulfilment.store_id === session.store;
+  const mine = !current.forReturn && collectsHere(o);
+  const toPick = current.forReturn ? null : sending(o, 'awaiting_pick')[0];
+  const toShip = current.forReturn ? null : sending(o, 'picked')[0];
   const panels = [];
   if (current.flash) panels.push(h('p', { class: 'success', role: 'status', id: 'flash' }, current.flash));
-  if (mine && o.status === 'awaiting_pick') panels.push(pickPanel(o), rejectPanel(o));
+  if (toPick) panels.push(pickPanel(o, toPick));
+  else if (mine && o.status === 'awaiting_pick') panels.push(pickPanel(o), rejectPanel(o));
+  if (toShip) panels.push(shipPanel(o, toShip));
+  if (mine && o.status === 'awaiting_transfer') panels.push(receivePanel(o));
   if (mine && (o.status === 'ready_for_collection' || o.status === 'partially_collected')) panels.push(collectPanel(o));
   const open = !o.returnable_until || new Date(o.returnable_until) > new Date();
-  const canReturn = ['partially_collected', 'collected', 'partially_returned'].includes(o.status) && open && o.lines.some((l) => returnable(l) > 0);
+  const afterHandover = ['partially_collected', 'collected', 'partially_returned', 'delivered', 'shipped', 'partially_shipped', 'returned_to_sender'];
+  const canReturn = afterHandover.includes(o.status) && open && o.lines.some((l) => returnable(l) > 0);
   if (canReturn) panels.push(returnPanel(o), exchangePanel(o));
-  if (!mine && !current.forReturn && ['awaiting_pick', 'ready_for_collection', 'partially_collected'].includes(o.status)) {
+  if (!mine && !toPick && !toShip && !current.forReturn && o.fulfilment.type !== 'ship'
+    && ['awaiting_pick', 'ready_for_collection', 'partially_collected', 'awaiting_transfer'].includes(o.status)) {
     panels.push(h('p', { class: 'notice' }, `This order is for collection at ${o.fulfilment.store_id}: it can only be picked and handed over there.`));
   }
   if (panels.length === (current.flash ? 1 : 0)) {
-    const why = ['partially_collected', 'collected', 'partially_returned'].includes(o.status) && !open
+    const why = afterHandover.includes(o.status) && !open
       ? 'its return window has closed' : `it is ${(STATUS[o.status] || o.status).toLowerCase()}`;
     panels.push(h('section', { class: 'card' }, h('h2', {}, 'Nothing to do'), h('p', { class: 'muted' }, `No action is possible on this order now: ${why}.`)));
   }
   box.replaceChildren(...panels);
 }
 
-// A number input between − and + buttons.
-function stepper(id, label, value, max, onChange, sku) {
-  const input = h('input', { id, 'data-sku': sku, type: 'number', inputmode: 'numeric', min: '0', max: String(max), value: String(value), step: '1' });
+// A number input between − and + buttons, from min (0 unless given) to max.
+function stepper(id, label, value, max, onChange, sku, min = 0) {
+  const input = h('input', { id, 'data-sku': sku, type: 'number', inputmode: 'numeric', min: String(min), max: String(max), value: String(value), step: '1' });
   const clamp = () => {
     let n = Math.round(Number(input.value));
-    if (!Number.isFinite(n)) n = 0;
-    n = Math.max(0, Math.min(max, n));
+    if (!Number.isFinite(n)) n = min;
+    n = Math.max(min, Math.min(max, n));
     return n;
   };
   const set = (n) => {
-    input.value = String(Math.max(0, Math.min(max, n)));
+    input.value = String(Math.max(min, Math.min(max, n)));
     onChange();
   };
   input.addEventListener('input', onChange);
@@ -612,23 +808,31 @@ function url(action) {
   return `/v1/stores/${enc(session.store)}/orders/${enc(current.order.id)}/${action}`;
 }
 
-function pickPanel(o) {
+// pickPanel is the pick of the order's collection here, or of this store's
+// part f of it (a shipment or a transfer): only f's lines.
+function pickPanel(o, f) {
   const err = errorBox('pick-error');
   const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
   const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'pick-summary' });
-  const steppers = o.lines.map((l, i) => ({ line: l, s: stepper(`pick-${i}`, l.sku, l.quantity, l.quantity, update, l.sku) }));
+  const price = (sku) => (o.lines.find((l) => l.sku === sku) || { unit_price: 0 }).unit_price;
+  const lines = f ? f.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unit_price: price(l.sku) })) : o.lines;
+  const steppers = lines.map((l, i) => ({ line: l, s: stepper(`pick-${i}`, l.sku, l.quantity, l.quantity, update, l.sku) }));
   function update() {
-    const want = o.lines.reduce((n, l) => n + l.quantity, 0);
+    const want = lines.reduce((n, l) => n + l.quantity, 0);
     const found = steppers.reduce((n, x) => n + x.s.value(), 0);
     summary.className = `summary ${found < want ? 'pay' : ''}`;
     summary.textContent = found === want ? `All ${want} item${want === 1 ? '' : 's'} found.`
-      : found === 0 ? 'Nothing found: the order will go to another store that has the items (or be cancelled).'
+      : found === 0 ? (f ? 'Nothing found: these items will be sent from another location that has them (or cancelled).'
+        : 'Nothing found: the order will go to another store that has the items (or be cancelled).')
         : `Short pick: ${want - found} of ${want} items not found. The customer is told and pays only for what was found.`;
   }
+  const title = !f ? 'Pick' : f.type === 'ship' ? 'Pick for home delivery' : `Pick for the transfer to ${storeLabel(f.to_location_id)}`;
   const button = h('button', { type: 'submit', id: 'pick-submit' }, 'Confirm pick');
-  const form = h('form', { class: 'card action', 'aria-labelledby': 'pick-title', novalidate: true },
-    h('h2', { id: 'pick-title' }, 'Pick'),
-    h('p', { class: 'muted' }, 'Count what you found on the shelf for each item.'),
+  const form = h('form', { class: 'card action', 'aria-labelledby': 'pick-title', novalidate: true, 'data-fulfilment-id': f ? f.id : null },
+    h('h2', { id: 'pick-title' }, title),
+    h('p', { class: 'muted' }, f && lines.length < o.lines.length
+      ? 'Count what you found on the shelf for each item this store sends; the rest of the order comes from elsewhere.'
+      : 'Count what you found on the shelf for each item.'),
     h('div', { class: 'lines-form' }, steppers.map(({ line, s }, i) => h('div', { class: 'line-item' },
       h('label', { for: `pick-${i}`, class: 'what' }, line.sku, h('span', { class: 'hint' }, `${line.quantity} ordered · ${fmt(line.unit_price)} each`)),
       s.el))),
@@ -640,9 +844,16 @@ function pickPanel(o) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     busy(button, err, async () => {
-      const lines = steppers.map(({ line, s }) => ({ sku: line.sku, quantity: s.value() }));
-      const res = await send(url('pick'), { lines });
-      const found = lines.reduce((n, l) => n + l.quantity, 0);
+      const picks = steppers.map(({ line, s }) => ({ sku: line.sku, quantity: s.value() }));
+      const res = await send(url('pick'), { lines: picks });
+      const found = picks.reduce((n, l) => n + l.quantity, 0);
+      const after = f && (res.fulfilments || []).find((x) => x.id === f.id);
+      if (after) {
+        done(after.status === 'picked'
+          ? `Picked ${found} item${found === 1 ? '' : 's'}: pack ${found === 1 ? 'it' : 'them'} and ${f.type === 'ship' ? 'ship' : 'send them'}.`
+          : `Pick recorded: nothing to send from here; ${FULFILMENT_STATUS[after.status] || after.status}.`, res);
+        return;
+      }
       done(res.status === 'ready_for_collection'
         ? `Picked ${found} item${found === 1 ? '' : 's'}: the order is ready for collection and the customer has been sent the pickup code.`
         : `Pick recorded: the order is now ${(STATUS[res.status] || res.status).toLowerCase()}.`, res);
@@ -681,6 +892,142 @@ function rejectPanel(o) {
     });
   });
   return form;
+}
+
+// shipPanel packs this store's picked shipment (or transfer) f and hands it
+// to the carrier: everything in one parcel by default, or split into
+// parcels; the answer carries the tracking.
+function shipPanel(o, f) {
+  const err = errorBox('ship-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
+  const transfer = f.type === 'transfer';
+  const lines = f.lines.filter((l) => l.picked > 0);
+  const units = lines.reduce((n, l) => n + l.picked, 0);
+  const most = Math.max(1, Math.min(units, 20));
+  const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'ship-summary' });
+  const grid = h('div', { id: 'ship-parcels-detail' });
+  let cells = []; // cells[parcel][line]: steppers
+  const count = stepper('ship-parcels', 'parcels', 1, most, () => layout(), null, 1);
+  function layout() {
+    const n = count.value();
+    if (n === cells.length && n > 1) {
+      update();
+      return;
+    }
+    cells = [];
+    if (n <= 1) {
+      grid.replaceChildren();
+      cells = [];
+      update();
+      return;
+    }
+    // Spread the units over the parcels, one at a time, as a starting point.
+    const share = Array.from({ length: n }, () => lines.map(() => 0));
+    let k = 0;
+    lines.forEach((l, i) => {
+      for (let u = 0; u < l.picked; u++) share[k++ % n][i]++;
+    });
+    cells = share.map((row, p) => row.map((q, i) => stepper(`ship-p${p}-${i}`, `${lines[i].sku} in parcel ${p + 1}`, q, lines[i].picked, update, lines[i].sku)));
+    grid.replaceChildren(...cells.map((row, p) => h('fieldset', { class: 'parcel' },
+      h('legend', {}, `Parcel ${p + 1}`),
+      h('div', { class: 'lines-form' }, row.map((c, i) => h('div', { class: 'line-item' },
+        h('label', { for: `ship-p${p}-${i}`, class: 'what' }, lines[i].sku), c.el))))));
+    update();
+  }
+  // parcels reads the split, or null for the one-parcel default; problem
+  // says what is wrong with it.
+  let problem = null;
+  function parcels() {
+    if (cells.length <= 1) return null;
+    return cells.map((row) => ({ lines: row.map((c, i) => ({ sku: lines[i].sku, quantity: c.value() })).filter((l) => l.quantity > 0) }));
+  }
+  function update() {
+    problem = null;
+    if (!err.hidden) showError(err, null); // the − and + buttons change the split without an input event
+    const split = parcels();
+    if (!split) {
+      summary.className = 'summary';
+      summary.textContent = `Everything in one parcel: ${units} item${units === 1 ? '' : 's'}.`;
+      return;
+    }
+    const packed = lines.map((l, i) => cells.reduce((n, row) => n + row[i].value(), 0));
+    const off = lines.findIndex((l, i) => packed[i] !== l.picked);
+    const empty = split.findIndex((p) => p.lines.length === 0);
+    if (off >= 0) problem = `${lines[off].sku}: ${lines[off].picked} picked, ${packed[off]} in parcels. Put each picked item in exactly one parcel.`;
+    else if (empty >= 0) problem = `Parcel ${empty + 1} is empty: put something in it, or use fewer parcels.`;
+    summary.className = `summary ${problem ? 'pay' : ''}`;
+    summary.textContent = problem || `${split.length} parcels: ${split.map((p) => p.lines.reduce((n, l) => n + l.quantity, 0)).join(' + ')} items.`;
+  }
+  const button = h('button', { type: 'submit', id: 'ship-submit' }, transfer ? 'Pack & send' : 'Pack & ship');
+  const form = h('form', { class: 'card action', 'aria-labelledby': 'ship-title', novalidate: true, 'data-fulfilment-id': f.id },
+    h('h2', { id: 'ship-title' }, transfer ? `Pack & send to ${storeLabel(f.to_location_id)}` : 'Pack & ship'),
+    h('p', { class: 'muted' }, transfer
+      ? 'Pack the picked items for the collection store and send them on their way.'
+      : 'Pack the picked items and hand them to the carrier: Omni books the parcels and gives you the label and tracking number.'),
+    h('ul', { class: 'pack-list' }, lines.map((l) => h('li', {}, `${l.picked} × ${l.sku}`))),
+    h('div', { class: 'field' },
+      h('label', { for: 'ship-parcels' }, 'Number of parcels ', h('span', { class: 'hint' }, 'One parcel unless the items do not fit in one box.')),
+      count.el),
+    grid,
+    summary,
+    h('div', { class: 'actions-row' }, button),
+    err);
+  layout();
+  clearOnEdit(form, err);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    update();
+    if (problem) {
+      err.replaceChildren(h('strong', {}, problem));
+      err.hidden = false;
+      return;
+    }
+    const split = parcels();
+    busy(button, err, async () => {
+      const res = await send(url('ship'), split ? { parcels: split } : undefined);
+      const after = (res.fulfilments || []).find((x) => x.id === f.id);
+      const s = after && after.shipment;
+      if (transfer) {
+        done(`Sent on its way to ${storeLabel(f.to_location_id)}.`, res);
+      } else {
+        done(s && s.tracking_number
+          ? `Shipped: tracking number ${s.tracking_number}. The customer has been sent the tracking.`
+          : 'Shipped: the parcels are with the carrier.', res);
+      }
+    });
+  });
+  return form;
+}
+
+// receivePanel takes the transfers on their way to this store, for the
+// order waiting for them here; once they are in, the order is picked here.
+function receivePanel(o) {
+  const err = errorBox('receive-error');
+  const send = api.action(); // one Idempotency-Key per press of the button, kept on retries
+  const coming = transfersHere(o).filter((f) => f.status !== 'cancelled' && f.status !== 'received');
+  const arriving = coming.filter((f) => f.status === 'in_transit');
+  const section = h('form', { class: 'card action', 'aria-labelledby': 'receive-title', novalidate: true },
+    h('h2', { id: 'receive-title' }, arriving.length ? 'Receive transfer' : 'Waiting for a transfer'),
+    h('ul', { class: 'pack-list' }, coming.map((f) => h('li', { 'data-fulfilment-id': f.id },
+      `From ${storeLabel(f.location_id)}: ${f.lines.map((l) => `${f.status === 'awaiting_pick' ? l.quantity : l.picked} × ${l.sku}`).join(', ')} · `,
+      h('span', { class: `badge ${f.status}` }, FULFILMENT_STATUS[f.status] || f.status),
+      f.expected_at ? ` · expected ${when(f.expected_at)}` : ''))));
+  if (!arriving.length) {
+    section.append(h('p', { class: 'muted' }, 'Nothing has been sent yet: this order can be picked here once its transfer has arrived.'));
+    return section;
+  }
+  const button = h('button', { type: 'submit', id: 'receive-submit' }, 'Receive transfer');
+  section.append(
+    h('p', { class: 'muted' }, 'When the parcel is here, check it and receive it: the items are held for this order, and the order is then picked here.'),
+    h('div', { class: 'actions-row' }, button), err);
+  section.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(button, err, async () => {
+      const res = await send(url('receive'));
+      done(res.status === 'awaiting_pick' ? 'Transfer received: the order is ready to pick here.' : 'Transfer received.', res);
+    });
+  });
+  return section;
 }
 
 function collectPanel(o) {
@@ -725,8 +1072,12 @@ function collectPanel(o) {
     summary.textContent = parts.join(' ');
   }
   const button = h('button', { type: 'submit', id: 'collect-submit' }, 'Hand over');
+  const curb = o.fulfilment.curbside;
   const form = h('form', { class: 'card action', 'aria-labelledby': 'collect-title', novalidate: true },
-    h('h2', { id: 'collect-title' }, 'Hand over'),
+    h('h2', { id: 'collect-title' }, curb ? 'Hand over at the car' : 'Hand over'),
+    curb ? h('p', { class: o.arrival ? 'notice arrived-note' : 'muted', id: 'collect-arrival' }, o.arrival
+      ? `The customer is waiting: ${arrivalWords(o.arrival)}. Check the pickup code at the car.`
+      : 'Curbside: the console alerts you when the customer says they have arrived. Check the pickup code at the car.') : null,
     h('div', { class: 'field' },
       h('label', { for: 'collect-code' }, 'Pickup code'),
       code,
