@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -270,4 +271,30 @@ func TestArrivedRefusedForInStoreCollection(t *testing.T) {
 	h.update(2*time.Hour, workflows.UpdateCancel, cancelReq("no"))
 	h.run(placedOrder())
 	require.Equal(t, "conflict/not_curbside", rejectionType(t, res.rejected))
+}
+
+func TestTransferOverdue(t *testing.T) {
+	h := newHarness(t)
+	h.policy.Transfers, h.policy.TransferLeadTime = true, 48*time.Hour
+	h.f.shortAt["store-001/B"] = true
+	h.update(time.Hour, workflows.UpdatePick, pick("wh-1", order.LineQty{SKU: "B", Quantity: 1}))
+	h.update(2*time.Hour, workflows.UpdateShip, ship("wh-1"))
+	h.update(60*time.Hour, workflows.UpdateReceive, workflows.ReceiveRequest{
+		Actor: workflows.Actor{Channel: "pos", Actor: "store:store-001", Role: "store"}, StoreID: "store-001"})
+	h.update(61*time.Hour, workflows.UpdateCancel, cancelReq("too late"))
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	types := h.f.eventTypes()
+	n := 0
+	for _, e := range types {
+		if e == workflows.EventTransferOverdue {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "told once: %v", types)
+	require.Less(t, slices.Index(types, workflows.EventTransferOverdue), slices.Index(types, workflows.EventTransferReceived))
+	require.Equal(t, order.StatusCancelled, h.f.last().Status)
+	require.Zero(t, h.f.heldAtStore("store-001"), "the cancelled order holds nothing where the transfer arrived")
 }

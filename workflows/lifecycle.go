@@ -67,6 +67,10 @@ func (r *orderRun) runClocks(ctx workflow.Context) error {
 			case !r.escalated && r.policy.PickEscalation > 0:
 				next, fire = r.assignedAt.Add(r.policy.PickEscalation), r.escalate
 			}
+		case order.StatusAwaitingTransfer:
+			if at := r.transfersExpected(); !r.transferLate && !at.IsZero() {
+				next, fire = at, r.transferOverdue
+			}
 		case order.StatusCollected, order.StatusPartiallyReturned, order.StatusDelivered:
 			if r.o.ReturnableUntil != nil {
 				next, fire = *r.o.ReturnableUntil, r.closeReturns

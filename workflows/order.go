@@ -157,6 +157,7 @@ type orderRun struct {
 	tried      []string  // stores offered the order, its first store included
 	assignedAt time.Time // when the current store was given the order
 
+	transferLate   bool // a transfer missed its expected date (transfer.go)
 	pickReminded   bool // the store was reminded of the pick deadline
 	escalated      bool // the store missed the second pick limit
 	pickupReminded bool // the customer was reminded to collect
@@ -256,7 +257,7 @@ func newRun(in OrderInput) *orderRun {
 		r.seq, r.pending, r.tried, r.assignedAt = st.Seq, st.Pending, st.Tried, st.AssignedAt
 		r.pickReminded, r.escalated, r.pickupReminded, r.extended = st.PickReminded, st.Escalated, st.PickupReminded, st.Extended
 		r.remindAt, r.takebacks, r.outbox, r.notifyAttempt = st.RemindAt, st.Takebacks, st.Outbox, st.NotifyAttempt
-		r.handled, r.runs = st.Handled, st.Runs
+		r.handled, r.runs, r.transferLate = st.Handled, st.Runs, st.TransferLate
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -30,6 +31,7 @@ const (
 	EventTransferDispatched = "transfer_dispatched"
 	EventTransferReceived   = "transfer_received"
 	EventTransferShort      = "transfer_short"
+	EventTransferOverdue    = "transfer_overdue"
 )
 
 // transferIn holds what the collection store has and sources the lines it
@@ -237,4 +239,36 @@ func (r *orderRun) transfersSettled(ctx workflow.Context) error {
 	r.assignedAt = workflow.Now(ctx)
 	r.event(ctx, system, order.EventPickRequested, map[string]any{"store_id": store})
 	return nil
+}
+
+// transfersExpected is when the last transfer still to come is expected
+// (zero when none is).
+func (r *orderRun) transfersExpected() time.Time {
+	var last time.Time
+	for _, f := range r.o.Fulfilments {
+		if f.Type != order.FulfilmentTransfer || f.ExpectedAt == nil {
+			continue
+		}
+		switch f.Status {
+		case order.FulfilmentReceived, order.FulfilmentCancelled:
+			continue
+		}
+		if f.ExpectedAt.After(last) {
+			last = *f.ExpectedAt
+		}
+	}
+	return last
+}
+
+// transferOverdue tells the stores and the contact centre, once, that a
+// transfer has not arrived by the date the customer was given.
+func (r *orderRun) transferOverdue(ctx workflow.Context) error {
+	r.transferLate = true
+	for _, f := range r.o.Fulfilments {
+		if f.Type == order.FulfilmentTransfer && f.Status != order.FulfilmentReceived && f.Status != order.FulfilmentCancelled {
+			r.event(ctx, system, EventTransferOverdue, map[string]any{"fulfilment_id": f.ID, "from_location_id": f.LocationID,
+				"store_id": f.ToLocationID, "status": f.Status, "expected_at": f.ExpectedAt})
+		}
+	}
+	return r.project(ctx)
 }
