@@ -426,6 +426,7 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
     case 'transfer_dispatched': return forCustomer ? 'Items on their way to the store' : `Transfer sent from ${d.from_location_id || 'another location'} to ${d.store_id || 'the store'}`;
     case 'transfer_received': return forCustomer ? 'Items arrived at the store' : `Transfer received from ${d.from_location_id || 'another location'}`;
     case 'transfer_short': return forCustomer ? '' : `Transfer short from ${d.from_location_id || 'another location'}${d.missing ? `: ${items(d.missing)} not found` : ''}`;
+    case 'transfer_overdue': return forCustomer ? 'Your items are taking longer than expected to reach the store' : `Transfer from ${d.from_location_id || 'another location'} is overdue (expected ${d.expected_at ? when(d.expected_at) : 'earlier'})`;
     case 'customer_arrived': return forCustomer
       ? `You told us you are here${d.bay ? `, bay ${d.bay}` : ''}`
       : `Customer arrived for curbside pickup${d.bay ? `, bay ${d.bay}` : ''}${d.vehicle ? `, ${d.vehicle}` : ''}`;
