@@ -477,13 +477,18 @@ func (r *orderRun) shortPicked(ctx workflow.Context, missing []order.LineQty) er
 	if err := r.void(ctx, r.step("pick", "short-void"), amount); err != nil {
 		return err
 	}
+	// What the customer now pays: the authorisation less all that was voided
+	// (a split order may be short at more than one location).
+	total := r.o.Payments[0].Authorized - r.o.Payments[0].Voided
 	r.event(ctx, system, EventPriceAdjusted, map[string]any{
-		"missing": missing, "amount": -amount, "total": r.o.Total() - amount, "currency": r.o.Currency,
+		"missing": missing, "amount": -amount, "total": total, "currency": r.o.Currency,
 	})
-	return r.notify(ctx, "short_picked", map[string]any{
-		"missing": missing, "total": r.o.Total() - amount, "currency": r.o.Currency,
-		"choices": []string{"collect", "cancel"},
-	})
+	data := map[string]any{"missing": missing, "total": total, "currency": r.o.Currency,
+		"choices": []string{"collect", "cancel"}}
+	if r.o.IsShip() {
+		data["delivery"], data["choices"] = true, []string{"cancel"}
+	}
+	return r.notify(ctx, "short_picked", data)
 }
 
 func (r *orderRun) validateCollect(ctx workflow.Context, req CollectRequest) error {
