@@ -6,9 +6,11 @@
 //
 // The config names Omni's base URL, the keys, the store, the order to work
 // (awaiting pick, with a customer token), the SKUs and where screenshots go.
-// Without a token the script looks the order up by number and email.
+// Without a token the script looks the order up by number and email. What
+// the browser placed itself (the endless-aisle order) is written to
+// cfg.results, for the Go test to check through the API.
 // Exit status 0: every check passed.
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -690,6 +692,124 @@ async function main() {
       } finally {
         await page.close();
       }
+    });
+
+    await step('endless aisle: the associate orders for a customer in the store an item only another store has, for home delivery', async () => {
+      const E = cfg.endless;
+      const path = `/v1/stores/${store}/orders`;
+      // New order, from the bar: its own route, which a reload opens again.
+      await console_.getByRole('link', { name: 'New order', exact: true }).click();
+      const heading = console_.getByRole('heading', { name: 'New order', exact: true, level: 1 });
+      await heading.waitFor();
+      assert.equal(await console_.evaluate(() => document.activeElement.id), 'new-title', 'the focus moves to the form’s heading');
+      await console_.reload();
+      await heading.waitFor();
+      assert.equal(await console_.getByRole('link', { name: 'New order', exact: true }).getAttribute('aria-current'), 'page');
+      await console_.getByText(`Placed by ${E.actor}`).waitFor();
+
+      // The customer, the item (its list price filled in, none in this store), the total.
+      await console_.getByLabel(/^Email/).fill('kate@example.com');
+      await console_.getByLabel(/^Name/).fill('Kate Bush');
+      await console_.getByLabel(/^Mobile phone/).fill('+44 7700 900123');
+      await console_.getByLabel('SKU of item 1').fill(E.sku);
+      await console_.getByLabel('SKU of item 1').press('Tab');
+      await console_.locator('#new-stock-0', { hasText: 'None in this store' }).waitFor();
+      assert.equal(await console_.getByLabel('Price each (£) of item 1').inputValue(), '45.00', 'the list price is filled in');
+      await console_.getByLabel('Quantity of item 1').fill('2');
+      const total = console_.locator('#new-total');
+      await console_.locator('#new-total[data-total="9000"]').waitFor();
+      assert.match(await total.textContent(), /Total to take at the till: £90\.00/);
+      // Rows come and go; the focus follows.
+      await console_.getByRole('button', { name: '+ Add another item' }).click();
+      assert.equal(await console_.evaluate(() => document.activeElement.id), 'new-sku-1', 'the new row’s SKU has the focus');
+      await console_.getByRole('button', { name: 'Remove item 2' }).click();
+      assert.equal(await console_.locator('#new-lines .new-item').count(), 1);
+      assert.equal(await console_.evaluate(() => document.activeElement.id), 'new-sku-0');
+      assert.equal(await console_.getByRole('button', { name: /^Remove item/ }).isVisible(), false, 'the only item cannot be removed');
+      await console_.locator('#new-total[data-total="9000"]').waitFor();
+
+      // Collection at another store lists the other stores; home delivery it is.
+      const delivery = console_.getByRole('radio', { name: 'Home delivery' });
+      assert.equal(await delivery.isChecked(), true, 'home delivery by default');
+      await console_.getByRole('radio', { name: 'Collect at another store' }).check();
+      const where = console_.getByLabel(/^Collection store/);
+      await where.waitFor();
+      const stores = await where.locator('option').evaluateAll((os) => os.map((o) => o.value));
+      assert.ok(stores.includes(E.from) && !stores.includes(store), `the other stores to collect at: ${stores}`);
+      await delivery.check();
+      await where.waitFor({ state: 'hidden' });
+      assert.equal(await console_.getByLabel('Deliver to (name)').inputValue(), 'Kate Bush', 'the name to deliver to follows the customer’s');
+      await console_.getByLabel('Address line 1').fill('1 Market Street');
+      await console_.getByLabel('Town or city').fill('Manchester');
+      await console_.getByLabel('Delivery', { exact: true }).selectOption('express');
+      await console_.getByLabel(/^Card payment reference/).fill('till-ldn-88');
+      assert.deepEqual(await unlabelled(console_), [], 'every control of the new order form has a label');
+      await touchSized(console_, 'new order');
+      await shot(console_, 'console-new-order');
+
+      // The postcode is missing: Omni refuses it, and the console says so next to the postcode.
+      const refused = console_.waitForResponse((r) => new URL(r.url()).pathname === path && r.request().method() === 'POST');
+      await console_.getByRole('button', { name: 'Place order · £90.00' }).click();
+      assert.equal((await refused).status(), 422, 'Omni checks the order');
+      const postcode = console_.getByLabel('Postcode');
+      const said = console_.locator('#new-address-postcode-error');
+      await said.filter({ hasText: 'Enter the postcode.' }).waitFor();
+      assert.equal(await postcode.getAttribute('aria-invalid'), 'true');
+      assert.equal(await postcode.getAttribute('aria-describedby'), 'new-address-postcode-error', 'the error is tied to its field');
+      assert.equal(await console_.evaluate(() => document.activeElement.id), 'new-address-postcode', 'the focus moves to the field at fault');
+      await console_.locator('#new-error', { hasText: 'Check the field marked below' }).waitFor();
+      await shot(console_, 'console-new-order-error', { locator: console_.locator('#new-ship') });
+      await postcode.fill('M1 1AE');
+      await said.waitFor({ state: 'hidden' });
+      assert.equal(await postcode.getAttribute('aria-invalid'), null, 'fixed: no longer marked');
+
+      // Omni places it, but its answer is lost on the way: the console tries
+      // again with the same key and gets the same order, not a second one.
+      const keys = [];
+      let lost = false;
+      await console_.route(`**${path}`, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        keys.push(route.request().headers()['idempotency-key']);
+        if (lost) return route.continue();
+        lost = true;
+        expectedConsoleErrors.push(/status of 503/);
+        const first = await route.fetch();
+        assert.equal(first.status(), 201, `Omni placed it: ${await first.text()}`);
+        return route.fulfill({
+          status: 503, contentType: 'application/problem+json', headers: { 'Retry-After': '1' },
+          body: JSON.stringify({ type: 'urn:omni:problem:timeout', title: 'Service Unavailable', status: 503, detail: 'retry the request' }),
+        });
+      });
+      const replayed = console_.waitForResponse((r) => new URL(r.url()).pathname === path && r.status() === 201);
+      await console_.getByRole('button', { name: 'Place order · £90.00' }).click();
+      const answer = await replayed;
+      const o = await answer.json();
+      assert.equal((await answer.allHeaders())['idempotent-replayed'], 'true', 'the retry is answered with the order placed first');
+      await console_.unroute(`**${path}`);
+      const placedHeading = console_.getByRole('heading', { name: `Order ${o.number} placed` });
+      await placedHeading.waitFor();
+      assert.equal(await console_.evaluate(() => document.activeElement.id), 'new-placed-title', 'the focus moves to the result');
+      assert.equal(keys.length, 2, 'the console tried twice');
+      assert.ok(keys[0] && keys[0] === keys[1], 'with one Idempotency-Key');
+      const sent = posts.filter((p) => p.path === path);
+      assert.equal(sent.length, 3, 'the refused order, then the placed one and its retry');
+      assert.ok(sent.every((p) => /^[0-9a-f-]{36}$/.test(p.key || '')), 'each carries an Idempotency-Key');
+      assert.notEqual(sent[0].key, sent[1].key, 'the fixed order is a new attempt, with a new key');
+      assert.equal(o.channel, 'store');
+      assert.equal(o.placed_at_store_id, store);
+      await touchSized(console_, 'new order placed');
+      await shot(console_, 'console-new-order-placed');
+      writeFileSync(cfg.results, JSON.stringify({ endless: { id: o.id, number: o.number } }));
+
+      // The link opens the order: sent from the store that has it, placed here, by the associate.
+      await console_.getByRole('link', { name: `Open order ${o.number}` }).click();
+      await console_.getByRole('heading', { name: `Order ${o.number}` }).waitFor();
+      await console_.locator('.facts div', { hasText: 'Placed in store' }).getByText(`${cfg.storeName} (this store)`).waitFor();
+      await console_.locator('.facts div', { hasText: 'Deliver to' }).getByText('M1 1AE', { exact: false }).waitFor();
+      await console_.locator('.fulfilment[data-type="ship"]', { hasText: `(${E.from})` }).waitFor();
+      const placed = console_.locator('#timeline li[data-type="placed"]');
+      await placed.waitFor();
+      assert.match(await placed.innerText(), new RegExp(`Order placed in store at ${store}[\\s\\S]*in store · ${E.actor.replace(/[()]/g, '\\$&')}`));
     });
 
     await step('a pick past its deadline shows under Overdue (Omni with clocks in seconds)', async () => {

@@ -33,8 +33,12 @@ import (
 // store is picked, packed in two parcels and shipped in the console, and its
 // tracking shows there and, live, on the customer's page; a curbside
 // customer says "I'm here" on their page, the console alerts live with the
-// bay and the car, and the associate hands over at the car. Screenshots go
-// to $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
+// bay and the car, and the associate hands over at the car; and the endless
+// aisle: the associate orders for a customer in the store an item only
+// another store has, for home delivery, is told of a missing field next to
+// it, fixes it and gets the order's number (the order is then checked here:
+// channel store, placed at this store, by the associate). Screenshots go to
+// $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
 //
 // It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
 // /usr/bin/chromium (apt-get install -y chromium; .ci/run does it); without
@@ -141,6 +145,15 @@ func TestBrowser(t *testing.T) {
 	// The overdue pick runs against the Omni with clocks in seconds, at Leeds,
 	// on a SKU no other store has (escalated at 6 s, it ends rejected).
 	c.setStock("store-003", hat, 5)
+	// The endless aisle: a kettle this store lacks and Manchester (which
+	// ships from store) has; the console prefills its list price.
+	kettle, kettleFrom := "KETTLE-COPPER", "store-002"
+	c.setStock(store, kettle, 0)
+	c.setStock(kettleFrom, kettle, 3)
+	c.setPrice(kettle, "GBP", 4500)
+	const associate = "Sam (e2e)" // the name the associate signs in with
+	// What the browser did that this test checks afterwards (the order it placed).
+	results := filepath.Join(t.TempDir(), "e2e-results.json")
 
 	shots := os.Getenv("OMNI_SCREENSHOTS")
 	if shots == "" {
@@ -159,6 +172,8 @@ func TestBrowser(t *testing.T) {
 		"ship": map[string]any{"id": shipID, "number": shipped.Number, "token": shipToken,
 			"lines": map[string]int{lamp: 2, shade: 1}},
 		"curbside": curbside,
+		"endless":  map[string]any{"sku": kettle, "price": 4500, "from": kettleFrom, "actor": associate},
+		"results":  results,
 		"clocks": map[string]any{"baseURL": clocksURL, "store": "store-003", "storeName": "Leeds Trinity",
 			"key": "dev-store-003-key", "sku": hat},
 	}
@@ -231,6 +246,77 @@ func TestBrowser(t *testing.T) {
 	handovers, _ := c.eventsOfType(curbside["id"].(string), "collected")
 	require.Len(t, handovers, 1)
 	require.Equal(t, true, handovers[0].Data["curbside"])
+
+	// The endless-aisle order placed in the console: channel store, placed
+	// at this store, sourced to Manchester, by the associate the console named.
+	raw, err = os.ReadFile(results)
+	require.NoError(t, err, "the browser tests write what they placed to %s", results)
+	var placed struct {
+		Endless struct {
+			ID     string `json:"id"`
+			Number string `json:"number"`
+		} `json:"endless"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &placed))
+	require.NotEmpty(t, placed.Endless.ID, "the console placed an order: %s", raw)
+	var aisle struct {
+		Number   string `json:"number"`
+		Channel  string `json:"channel"`
+		PlacedAt string `json:"placed_at_store_id"`
+		Customer struct {
+			Email string `json:"email"`
+			Name  string `json:"name"`
+		} `json:"customer"`
+		Fulfilment struct {
+			Type    string `json:"type"`
+			Service string `json:"service"`
+			Address struct{ Postcode string }
+		} `json:"fulfilment"`
+		Lines []struct {
+			SKU       string `json:"sku"`
+			Quantity  int64  `json:"quantity"`
+			UnitPrice int64  `json:"unit_price"`
+		} `json:"lines"`
+		Payments []struct {
+			Reference  string `json:"reference"`
+			Authorized int64  `json:"amount"`
+		} `json:"payments"`
+		Fulfilments []struct {
+			LocationID string `json:"location_id"`
+		} `json:"fulfilments"`
+	}
+	r = c.do(http.MethodGet, "/v1/orders/"+placed.Endless.ID, nil, "Authorization", "Bearer "+supportKey)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NoError(t, json.Unmarshal(r.Body, &aisle))
+	require.Equal(t, placed.Endless.Number, aisle.Number)
+	require.Equal(t, "store", aisle.Channel)
+	require.Equal(t, "kate@example.com", aisle.Customer.Email)
+	require.Equal(t, "Kate Bush", aisle.Customer.Name)
+	require.Equal(t, store, aisle.PlacedAt)
+	require.Equal(t, "ship", aisle.Fulfilment.Type)
+	require.Equal(t, "express", aisle.Fulfilment.Service)
+	require.Equal(t, "M1 1AE", aisle.Fulfilment.Address.Postcode)
+	require.Len(t, aisle.Lines, 1)
+	require.Equal(t, kettle, aisle.Lines[0].SKU)
+	require.EqualValues(t, 2, aisle.Lines[0].Quantity)
+	require.EqualValues(t, 4500, aisle.Lines[0].UnitPrice)
+	require.Len(t, aisle.Payments, 1)
+	require.Equal(t, "till-ldn-88", aisle.Payments[0].Reference)
+	require.EqualValues(t, 9000, aisle.Payments[0].Authorized)
+	require.NotEmpty(t, aisle.Fulfilments)
+	require.Equal(t, kettleFrom, aisle.Fulfilments[0].LocationID, "sent from Manchester, which has it")
+	r = c.do(http.MethodGet, "/v1/orders/"+placed.Endless.ID+"/events", nil, "Authorization", "Bearer "+supportKey)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var aisleEvents struct {
+		Events timeline `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &aisleEvents))
+	require.NotEmpty(t, aisleEvents.Events)
+	first := aisleEvents.Events[0]
+	require.Equal(t, "placed", first.Type)
+	require.Equal(t, "store", first.Channel)
+	require.Equal(t, associate, first.Actor, "the placed event names the associate the console sent")
+	require.Equal(t, store, first.Data["placed_at_store_id"])
 }
 
 // logLines copies a child's output into the test log, line by line as it comes.

@@ -358,6 +358,7 @@ const CHANNEL = {
   web: 'online',
   app: 'in the app',
   pos: 'at the till',
+  store: 'in store',
   store_console: 'store console',
   contact_centre: 'contact centre',
   system: 'Omni',
@@ -378,7 +379,7 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
   const d = e.data || {};
   const items = (lines) => (lines || []).map((l) => `${l.quantity} × ${l.sku}`).join(', ');
   switch (e.type) {
-    case 'placed': return 'Order placed';
+    case 'placed': return d.placed_at_store_id && !forCustomer ? `Order placed in store at ${d.placed_at_store_id}` : 'Order placed';
     case 'stock_reserved': return 'Items reserved at the store';
     case 'no_stock': return 'The store did not have every item';
     case 'pick_requested': return forCustomer ? 'Sent to the store' : `Sent to ${d.store_id || 'the store'} to pick`;

@@ -1,6 +1,7 @@
 // The store console: sign in with a store staff key, follow the store's live
 // queue, and pick, reject, pack and ship, receive transfers, hand over (at
-// the counter or at the car), take returns and exchanges.
+// the counter or at the car), take returns and exchanges, and order for a
+// customer in the store what the store lacks (endless aisle).
 import {
   client, follow, h, showError, money, minorUnits, majorUnits, when, timeOnly, STATUS, FULFILMENT_STATUS, FULFILMENT_TYPE,
   describe, channelWords,
@@ -17,6 +18,7 @@ const arrivalAnnouncer = document.getElementById('arrival-announce');
 let session = loadSession(); // { key, store, storeName, actor }
 let api = null;
 let storeNames = {}; // every store's name by id, for orders that move between stores
+let allStores = []; // every store Omni knows ({ id, name }), to choose a collection store
 let queueStream = null;
 let queue = null; // the latest snapshot: { orders: [...] }
 let seenIds = null; // order ids seen in the queue so far (null before the first snapshot)
@@ -28,9 +30,11 @@ let lastTab = 'awaiting'; // the queue tab to go back to
 let seenArrivals = null; // curbside arrivals seen so far, by arrivalKey (null before the first snapshot)
 const dismissedArrivals = new Set(); // arrivals the associate put away
 
+// New order (a customer in the store, an item the store lacks) sits in the
+// bar beside Sign out, on every screen of a signed-in console.
+document.getElementById('sign-out').before(h('a', { id: 'new-order', class: 'button ghost', href: '#/new' }, 'New order'));
 document.getElementById('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
-start();
 
 function loadSession() {
   try {
@@ -49,7 +53,9 @@ function start() {
   if (session.actor) headers['Omni-Actor'] = session.actor;
   api = client(session.key, headers);
   api.get('/v1/me').then((me) => {
-    storeNames = Object.fromEntries((me.all_stores || []).map((s) => [s.id, s.name]));
+    allStores = me.all_stores || [];
+    storeNames = Object.fromEntries(allStores.map((s) => [s.id, s.name]));
+    if (rendered === 'new') refreshStoreChoice();
   }).catch(() => {}); // names are a nicety: ids are shown without them
   who.hidden = false;
   document.getElementById('store-name').textContent = session.storeName || session.store;
@@ -96,11 +102,22 @@ function focusHeading() {
 }
 
 // Routes: #/queue/<tab> (default awaiting), #/order/<id>, #/return/<number>
-// (another store's order, found by number for a return).
+// (another store's order, found by number for a return), #/new (an order for
+// a customer in the store).
 function route() {
   if (!session) return;
   const hash = location.hash.replace(/^#\/?/, '');
   const [kind, arg] = hash.split('/');
+  const newLink = document.getElementById('new-order');
+  if (kind === 'new') newLink.setAttribute('aria-current', 'page');
+  else newLink.removeAttribute('aria-current');
+  if (kind === 'new') {
+    if (rendered === 'new') return;
+    closeOrder();
+    rendered = 'new';
+    showNewOrder();
+    return;
+  }
   if (kind === 'order' && arg) {
     const id = decodeURIComponent(arg);
     if (rendered === `order:${id}`) return;
@@ -603,6 +620,7 @@ function renderSummary() {
       ? `Customer here since ${timeOnly(o.arrival.at)}: ${arrivalWords(o.arrival)}`
       : 'Hand over at the car: the customer says when they arrive'] : null,
     ['Placed', `${when(o.created_at)} (${channelWords(o.channel)})`],
+    o.placed_at_store_id ? ['Placed in store', locationLabel(o.placed_at_store_id)] : null,
     o.pickup.ready_at ? ['Ready since', when(o.pickup.ready_at)] : null,
     o.pickup.expires_at && ['ready_for_collection', 'partially_collected'].includes(o.status) ? ['Held until', when(o.pickup.expires_at)] : null,
     o.returnable_until ? ['Returnable until', when(o.returnable_until)] : null,
@@ -1366,3 +1384,416 @@ function exchangePanel(o) {
   });
   return form;
 }
+
+// ---- New order: the endless aisle ----
+
+// An order placed in the console for a customer standing in the store whose
+// item the store lacks: Omni sends it from where it is, to the customer's
+// home or to another store for collection. The customer pays at the till
+// first; the order carries the till's reference. Omni checks the order as it
+// checks the checkout's, and its field errors are shown next to their fields.
+
+const NEW_CURRENCY = 'GBP';
+
+// What to ask for when the API says a field is missing, by its name there
+// (lines[i].x as lines.x).
+const ASK = {
+  'customer.email': 'the customer’s email address',
+  'fulfilment.address.name': 'the name to deliver to',
+  'fulfilment.address.line1': 'the first line of the address',
+  'fulfilment.address.city': 'the town or city',
+  'fulfilment.address.postcode': 'the postcode',
+  'fulfilment.address.country': 'the country',
+  'payment.reference': 'the payment reference from the till receipt',
+  'payment.method': 'how the customer paid',
+  'lines.sku': 'the item’s SKU',
+};
+
+// plainField says a field error of the API in words for the associate.
+function plainField(name, detail) {
+  const key = name.replace(/^lines\[\d+\]\./, 'lines.');
+  const d = String(detail || '');
+  if (/^is required/.test(d) && ASK[key]) return `Enter ${ASK[key]}.`;
+  const long = d.match(/must be at most (\d+) characters/);
+  if (long) return `Too long: at most ${long[1]} characters.`;
+  switch (key) {
+    case 'customer.email': return 'This is not an email address. Check it with the customer: it looks like name@example.com.';
+    case 'customer.phone': return 'Enter the number with its country code, like +44 7700 900001, or leave it empty.';
+    case 'fulfilment.address.country': return 'Enter the country as its two-letter code, like GB.';
+    case 'fulfilment.service': return 'Choose standard or express delivery.';
+    case 'fulfilment.type': return 'Choose home delivery or collection at another store.';
+    case 'fulfilment.store_id': return /^is required/.test(d) ? 'Choose the store where the customer collects.'
+      : 'Omni takes no collections at that place: choose a store.';
+    case 'lines': return /at least one/.test(d) ? 'Enter at least one item.' : 'Too many items for one order: place two orders.';
+    case 'lines.sku': return /twice/.test(d) ? 'This item is entered twice: enter it once, with the whole quantity.'
+      : 'A SKU is letters and digits (and - _ . : /), as on the shelf ticket.';
+    case 'lines.quantity': {
+      const most = d.match(/between 1 and (\d+)/);
+      return `Enter a quantity from 1 to ${most ? most[1] : 'the most allowed'}.`;
+    }
+    case 'lines.unit_price': return 'Enter the price of one item, more than £0.00.';
+    case 'payment.amount': return 'The payment does not match the order’s total: check the prices and take the total shown.';
+    default: return d ? `${d.charAt(0).toUpperCase()}${d.slice(1)}.` : 'This is not valid.';
+  }
+}
+
+let refreshStoreChoice = () => {}; // fills the collection store list once the stores are known
+
+function showNewOrder() {
+  document.title = `New order · ${session.storeName || session.store}`;
+  const send = api.action(); // one Idempotency-Key per attempt, kept on retries of the same order
+  const err = errorBox('new-error');
+  const fields = new Map(); // the API's field name → { input, error } (line fields are on their row)
+
+  // fieldError is the message under a control, tied to it once shown.
+  function fieldError(id) {
+    return h('p', { class: 'field-error', id: `${id}-error`, hidden: true });
+  }
+  // control lays out a labelled input with its error under it, known to
+  // the form as the API's field name.
+  function control(name, input, label, hint) {
+    const error = fieldError(input.id);
+    if (name) fields.set(name, { input, error });
+    input.addEventListener('input', () => clearField({ input, error }));
+    input.addEventListener('change', () => clearField({ input, error }));
+    return h('div', { class: 'field' },
+      h('label', { for: input.id }, label, hint ? h('span', { class: 'hint' }, hint) : null), input, error);
+  }
+  const text = (id, attrs = {}) => h('input', { id, autocomplete: 'off', maxlength: '200', ...attrs });
+
+  // Customer.
+  const email = text('new-email', { type: 'email', inputmode: 'email', spellcheck: 'false', maxlength: '254' });
+  const name = text('new-name', { maxlength: '100' });
+  const phone = text('new-phone', { type: 'tel', inputmode: 'tel', maxlength: '32' });
+
+  // Items.
+  const rows = [];
+  const list = h('div', { id: 'new-lines', class: 'new-lines' });
+  const linesError = fieldError('new-lines');
+  let n = 0;
+  function addRow(focus) {
+    const i = n++;
+    const sku = text(`new-sku-${i}`, { spellcheck: 'false', autocapitalize: 'characters', maxlength: '64' });
+    const qty = h('input', { id: `new-qty-${i}`, type: 'number', inputmode: 'numeric', min: '1', step: '1', value: '1' });
+    const price = text(`new-price-${i}`, { inputmode: 'decimal', placeholder: '0.00', maxlength: '12' });
+    const stock = h('p', { class: 'stock', id: `new-stock-${i}`, 'aria-live': 'polite' });
+    const which = () => h('span', { class: 'visually-hidden', 'data-which': '' });
+    const row = { sku, qty, price, stock, prefilled: '', f: {} };
+    const cell = (key, input, label) => {
+      const error = fieldError(input.id);
+      row.f[key] = { input, error };
+      input.addEventListener('input', () => clearField(row.f[key]));
+      return h('div', { class: 'field' }, h('label', { for: input.id }, label, which()), input, error);
+    };
+    const remove = h('button', { type: 'button', class: 'secondary', id: `new-remove-${i}`, onclick: () => {
+      const at = rows.indexOf(row);
+      rows.splice(at, 1);
+      row.el.remove();
+      renumber();
+      update();
+      rows[Math.min(at, rows.length - 1)].sku.focus();
+    } }, 'Remove');
+    row.remove = remove;
+    row.el = h('div', { class: 'new-item', 'data-row': String(i) },
+      cell('sku', sku, 'SKU'), cell('quantity', qty, 'Quantity'), cell('unit_price', price, 'Price each (£)'),
+      h('div', { class: 'remove' }, remove), stock);
+    sku.addEventListener('change', () => lookUp(row));
+    for (const x of [qty, price]) x.addEventListener('input', update);
+    price.addEventListener('input', () => { row.prefilled = ''; });
+    rows.push(row);
+    list.append(row.el);
+    renumber();
+    update();
+    if (focus) sku.focus();
+  }
+  // renumber names each row's controls "of item k" for screen readers, and
+  // offers Remove only while there is more than one item.
+  function renumber() {
+    rows.forEach((r, k) => {
+      for (const s of r.el.querySelectorAll('[data-which]')) s.textContent = ` of item ${k + 1}`;
+      r.remove.setAttribute('aria-label', `Remove item ${k + 1}${r.sku.value.trim() ? ` (${r.sku.value.trim()})` : ''}`);
+      r.remove.hidden = rows.length === 1;
+    });
+  }
+  // lookUp says whether this store has the SKU and fills in its list price.
+  async function lookUp(row) {
+    const s = row.sku.value.trim();
+    row.sku.value = s;
+    renumber();
+    row.stock.textContent = '';
+    if (!s) return;
+    const [stock, price] = await Promise.allSettled([
+      api.get(`/v1/stores/${enc(session.store)}/stock/${enc(s)}`),
+      api.get(`/v1/prices/${enc(s)}?currency=${NEW_CURRENCY}`),
+    ]);
+    if (row.sku.value.trim() !== s) return; // changed meanwhile
+    const said = [];
+    if (stock.status === 'fulfilled') {
+      const a = stock.value.available;
+      said.push(a > 0 ? `${a} in this store: the customer can take it today, at the till.` : 'None in this store: Omni sends it from where it is.');
+    }
+    if (price.status === 'fulfilled' && price.value && price.value.unit_price > 0) {
+      const p = majorUnits(price.value.unit_price, NEW_CURRENCY);
+      if (!row.price.value.trim() || row.price.value === row.prefilled) {
+        row.price.value = p;
+        row.prefilled = p;
+        clearField(row.f.unit_price);
+      }
+      said.push(`List price ${money(price.value.unit_price, NEW_CURRENCY)}.`);
+    } else {
+      said.push('No list price: enter the price on the ticket.');
+    }
+    row.stock.textContent = said.join(' ');
+    update();
+  }
+
+  // How it reaches the customer.
+  const how = (value, label, checked) => h('label', {},
+    h('input', { type: 'radio', name: 'new-how', value, checked, onchange: () => showHow() }), label);
+  const howField = h('fieldset', { id: 'new-how' },
+    h('legend', {}, 'How does it reach the customer?'),
+    h('div', { class: 'choice' }, how('ship', 'Home delivery', true), how('collect', 'Collect at another store', false)),
+    fieldError('new-how'));
+  fields.set('fulfilment.type', { input: howField.querySelector('input'), error: howField.querySelector('.field-error') });
+  const addrName = text('new-address-name', { autocomplete: 'off' });
+  const line1 = text('new-address-line1');
+  const line2 = text('new-address-line2');
+  const city = text('new-address-city', { maxlength: '100' });
+  const postcode = text('new-address-postcode', { autocapitalize: 'characters', maxlength: '16' });
+  const country = text('new-address-country', { value: 'GB', maxlength: '2', autocapitalize: 'characters', spellcheck: 'false' });
+  country.addEventListener('input', () => {
+    const v = country.value.toUpperCase();
+    if (v !== country.value) country.value = v;
+  });
+  const service = h('select', { id: 'new-service' },
+    h('option', { value: 'standard' }, 'Standard'), h('option', { value: 'express' }, 'Express'));
+  const shipPart = h('div', { id: 'new-ship' },
+    h('div', { class: 'row' },
+      control('fulfilment.address.name', addrName, 'Deliver to (name)'),
+      control('fulfilment.service', service, 'Delivery')),
+    control('fulfilment.address.line1', line1, 'Address line 1'),
+    control('fulfilment.address.line2', line2, 'Address line 2 ', 'Optional'),
+    h('div', { class: 'row' },
+      control('fulfilment.address.city', city, 'Town or city'),
+      control('fulfilment.address.postcode', postcode, 'Postcode'),
+      control('fulfilment.address.country', country, 'Country ', 'Two letters, like GB')));
+  // The name to deliver to follows the customer's until it is typed.
+  name.addEventListener('input', () => {
+    if (!addrName.dataset.typed) addrName.value = name.value;
+  });
+  addrName.addEventListener('input', () => { addrName.dataset.typed = addrName.value ? '1' : ''; });
+  const storeSlot = h('div', {});
+  const collectPart = h('div', { id: 'new-collect', hidden: true }, storeSlot);
+  let storeInput = null;
+  refreshStoreChoice = () => {
+    if (rendered !== 'new' || !storeSlot.isConnected) return;
+    const before = storeInput ? storeInput.value : '';
+    const others = allStores.filter((s) => s.id !== session.store);
+    // Omni lists its stores to a store key; without the list, the store's id is typed.
+    storeInput = others.length
+      ? h('select', { id: 'new-collect-store' }, h('option', { value: '' }, 'Choose a store'),
+        others.map((s) => h('option', { value: s.id, selected: s.id === before }, `${s.name} (${s.id})`)))
+      : text('new-collect-store', { spellcheck: 'false', maxlength: '64', value: before });
+    storeSlot.replaceChildren(control('fulfilment.store_id', storeInput, 'Collection store ',
+      others.length ? 'Omni brings the items there and tells the customer when to collect.' : 'The store’s id, like store-002.'));
+  };
+  refreshStoreChoice();
+  function chosenHow() {
+    return howField.querySelector('input[name="new-how"]:checked').value;
+  }
+  function showHow() {
+    const ship = chosenHow() === 'ship';
+    shipPart.hidden = !ship;
+    collectPart.hidden = ship;
+    clearField(fields.get('fulfilment.type'));
+  }
+
+  // Payment.
+  const reference = text('new-payment-reference', { spellcheck: 'false' });
+  const total = h('p', { class: 'summary', id: 'new-total', 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', id: 'new-submit' }, 'Place order');
+
+  // readLines reads the rows that hold something; problems lists what
+  // cannot be sent as it is ([field, words]).
+  function readLines() {
+    const lines = [];
+    const problems = [];
+    for (const r of rows) {
+      const sku = r.sku.value.trim();
+      const qtyText = r.qty.value.trim();
+      const priceText = r.price.value.trim();
+      if (!sku && !priceText && (qtyText === '' || qtyText === '1')) continue; // an empty row
+      const quantity = Number(qtyText);
+      const unitPrice = minorUnits(priceText, NEW_CURRENCY);
+      if (!qtyText || !Number.isInteger(quantity) || quantity < 1) problems.push([r.f.quantity, 'Enter a whole quantity of at least 1.']);
+      if (!priceText) problems.push([r.f.unit_price, 'Enter the price of one item, like 12.99.']);
+      else if (!Number.isFinite(unitPrice)) problems.push([r.f.unit_price, 'Enter the price in pounds and pence, like 12.99.']);
+      lines.push({ sku, quantity, unit_price: unitPrice, row: r });
+    }
+    return { lines, problems };
+  }
+  function update() {
+    const { lines, problems } = readLines();
+    const sum = lines.reduce((s, l) => s + l.quantity * l.unit_price, 0);
+    const known = lines.length > 0 && problems.length === 0 && Number.isFinite(sum);
+    total.dataset.total = known ? String(sum) : '';
+    total.textContent = known
+      ? `Total to take at the till: ${money(sum, NEW_CURRENCY)} (${lines.reduce((s, l) => s + l.quantity, 0)} item${lines.length === 1 && lines[0].quantity === 1 ? '' : 's'})`
+      : lines.length ? 'Total: enter a quantity and a price for each item.' : 'Total: enter the items.';
+    button.textContent = known ? `Place order · ${money(sum, NEW_CURRENCY)}` : 'Place order';
+    return known ? sum : NaN;
+  }
+
+  function clearField(f) {
+    if (!f || f.error.hidden) return;
+    f.error.hidden = true;
+    f.error.textContent = '';
+    f.input.removeAttribute('aria-invalid');
+    f.input.removeAttribute('aria-describedby');
+    const group = f.input.closest('fieldset');
+    if (group && group.getAttribute('aria-describedby') === f.error.id) group.removeAttribute('aria-describedby');
+  }
+  function clearAll() {
+    for (const f of fields.values()) clearField(f);
+    for (const r of rows) Object.values(r.f).forEach(clearField);
+    clearField({ input: itemsField, error: linesError });
+  }
+  // markField shows words under a field, ties them to it and marks it invalid.
+  function markField(f, words) {
+    f.error.textContent = words;
+    f.error.hidden = false;
+    const group = f.input.type === 'radio' || f.input.tagName === 'FIELDSET' ? f.input.closest('fieldset') : null;
+    if (group) group.setAttribute('aria-describedby', f.error.id);
+    if (f.input.tagName !== 'FIELDSET') {
+      f.input.setAttribute('aria-invalid', 'true');
+      f.input.setAttribute('aria-describedby', f.error.id);
+    }
+  }
+  // showProblems marks each field at fault, says how many in the alert
+  // (with what belongs to no field) and moves the focus to the first.
+  function showProblems(marked, loose) {
+    for (const [f, words] of marked) markField(f, words);
+    const count = marked.length;
+    err.replaceChildren(h('strong', {}, count
+      ? `Check ${count === 1 ? 'the field' : `the ${count} fields`} marked below: nothing was ordered yet.`
+      : 'The order was not placed.'));
+    if (loose.length) err.append(h('ul', {}, loose.map((w) => h('li', {}, w))));
+    err.hidden = false;
+    const first = marked.map(([f]) => (f.input.tagName === 'FIELDSET' ? f.input.querySelector('input') : f.input))
+      .sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1))[0];
+    if (first) first.focus();
+  }
+
+  const itemsField = h('fieldset', { id: 'new-items' },
+    h('legend', {}, 'Items'),
+    h('p', { class: 'hint' }, 'Scan or type each item’s SKU: Omni says whether this store has it and fills in its list price.'),
+    list,
+    linesError,
+    h('button', { type: 'button', class: 'secondary', id: 'new-add', onclick: () => addRow(true) }, '+ Add another item'));
+
+  const form = h('form', { class: 'card action new-order', 'aria-labelledby': 'new-title', novalidate: true },
+    h('fieldset', {},
+      h('legend', {}, 'Customer'),
+      control('customer.email', email, 'Email ', 'Omni sends the order’s confirmation and updates here.'),
+      h('div', { class: 'row' },
+        control('customer.name', name, 'Name ', 'Optional'),
+        control('customer.phone', phone, 'Mobile phone ', 'Optional, with the country code: +44 7700 900001'))),
+    itemsField,
+    howField, shipPart, collectPart,
+    h('fieldset', {},
+      h('legend', {}, 'Payment'),
+      total,
+      control('payment.reference', reference, 'Card payment reference ', 'Take the total at the till first, then enter the reference on its receipt.')),
+    h('div', { class: 'actions-row' }, button),
+    err);
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearAll();
+    showError(err, null);
+    const { lines, problems } = readLines();
+    if (problems.length) {
+      showProblems(problems, []);
+      return;
+    }
+    const amount = update();
+    const how = chosenHow();
+    const opt = (v) => (v ? v : undefined);
+    const body = {
+      customer: { email: email.value.trim(), name: opt(name.value.trim()), phone: opt(phone.value.trim()) },
+      currency: NEW_CURRENCY,
+      fulfilment: how === 'ship'
+        ? { type: 'ship', service: service.value, address: {
+          name: addrName.value.trim(), line1: line1.value.trim(), line2: opt(line2.value.trim()),
+          city: city.value.trim(), postcode: postcode.value.trim(), country: country.value.trim() } }
+        : { type: 'collect', store_id: storeInput.value.trim() },
+      lines: lines.map(({ sku, quantity, unit_price }) => ({ sku, quantity, unit_price })),
+      payment: { method: 'card', reference: reference.value.trim(), amount: Number.isFinite(amount) ? amount : 0 },
+    };
+    busy(button, err, async () => {
+      let o;
+      try {
+        o = await send(`/v1/stores/${enc(session.store)}/orders`, body);
+      } catch (e2) {
+        if (!(e2 && e2.status === 422 && Array.isArray(e2.problem.errors) && e2.problem.errors.length)) throw e2;
+        // Omni's checks, each next to its field; what has no field goes in the alert.
+        const marked = [];
+        const loose = [];
+        for (const fe of e2.problem.errors) {
+          const words = plainField(fe.field, fe.detail);
+          const line = fe.field.match(/^lines\[(\d+)\]\.(\w+)$/);
+          const f = line ? lines[Number(line[1])] && lines[Number(line[1])].row.f[line[2]]
+            : fe.field === 'lines' ? { input: itemsField, error: linesError }
+              : fields.get(fe.field);
+          if (f && !marked.some(([g]) => g === f)) marked.push([f, words]);
+          else if (!f) loose.push(words);
+        }
+        showProblems(marked, loose);
+        return;
+      }
+      showPlaced(o, body);
+    });
+  });
+
+  view.replaceChildren(
+    h('p', { class: 'back' }, h('a', { href: `#/queue/${lastTab}`, class: 'button secondary' }, '← Back to the queue')),
+    h('div', { class: 'queue-head' },
+      h('h1', { id: 'new-title' }, 'New order'),
+      session.actor ? h('p', { class: 'muted' }, `Placed by ${session.actor}`) : null),
+    h('p', { class: 'muted new-intro' }, 'For a customer in the store whose item this store does not have: Omni sends it from a store or warehouse that has it, to their home or to another store for them to collect.'),
+    form);
+  addRow(false);
+  showHow();
+  update();
+  focusHeading();
+}
+
+// showPlaced says the order is placed, with its number and a link to it,
+// and moves the focus there.
+function showPlaced(o, body) {
+  const ship = body.fulfilment.type === 'ship';
+  const where = ship
+    ? `Omni sends it ${body.fulfilment.service === 'express' ? 'by express delivery' : 'by standard delivery'} to ${body.fulfilment.address.postcode}`
+    : `Omni brings it to ${storeLabel(body.fulfilment.store_id)} for collection`;
+  const result = h('section', { class: 'card placed', id: 'new-placed', 'aria-labelledby': 'new-placed-title' },
+    h('h2', { id: 'new-placed-title', tabindex: '-1' }, `Order ${o.number} placed`),
+    h('p', {}, `${where}. The customer gets the confirmation at ${o.customer.email}, with a link to follow the order.`),
+    h('p', { class: 'muted' }, `Give the customer the order number: ${o.number}.`),
+    h('div', { class: 'actions-row' },
+      h('a', { class: 'button', id: 'new-open', href: `#/order/${enc(o.id)}` }, `Open order ${o.number}`),
+      h('button', { type: 'button', class: 'secondary', id: 'new-another', onclick: () => {
+        rendered = '';
+        route();
+      } }, 'New order for another customer')));
+  const form = view.querySelector('form.new-order');
+  form.replaceWith(result);
+  view.querySelector('.new-intro')?.remove();
+  document.title = `Order ${o.number} placed · ${session.storeName || session.store}`;
+  announce(`Order ${o.number} placed.`);
+  document.getElementById('new-placed-title').focus();
+}
+
+// Start once every declaration above has run: a console opened again with a
+// session in the tab renders its route at once, and the route's code reads
+// the constants declared along the way.
+start();
