@@ -25,13 +25,17 @@ func (db *DB) StoreNames(ctx context.Context, ids []string) ([]Store, error) {
 	return out, translate(err)
 }
 
-// AllStores lists every store Omni knows, by id.
+// AllStores lists every store and warehouse Omni knows, by id, with its kind.
 func (db *DB) AllStores(ctx context.Context) ([]Store, error) {
-	rows, err := db.pool.Query(ctx, `select id, name from stores order by id`)
+	rows, err := db.pool.Query(ctx, `select id, name, kind from stores order by id`)
 	if err != nil {
 		return nil, translate(err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Store])
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Store, error) {
+		var s Store
+		err := row.Scan(&s.ID, &s.Name, &s.Kind)
+		return s, err
+	})
 	return out, translate(err)
 }
 

@@ -13,8 +13,9 @@ import (
 type Store struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// Kind is "store" (the default when empty) or "warehouse".
-	Kind string `json:"-" db:"-"`
+	// Kind is "store" (the default when empty) or "warehouse": a warehouse
+	// ships and sends transfers but takes no collections.
+	Kind string `json:"kind,omitempty" db:"-"`
 }
 
 // UpsertStores makes sure every configured store exists, updating names.

@@ -18,7 +18,7 @@ const arrivalAnnouncer = document.getElementById('arrival-announce');
 let session = loadSession(); // { key, store, storeName, actor }
 let api = null;
 let storeNames = {}; // every store's name by id, for orders that move between stores
-let allStores = []; // every store Omni knows ({ id, name }), to choose a collection store
+let allStores = []; // every store and warehouse Omni knows ({ id, name, kind }), to choose a collection store
 let queueStream = null;
 let queue = null; // the latest snapshot: { orders: [...] }
 let seenIds = null; // order ids seen in the queue so far (null before the first snapshot)
@@ -1588,7 +1588,7 @@ function showNewOrder() {
   refreshStoreChoice = () => {
     if (rendered !== 'new' || !storeSlot.isConnected) return;
     const before = storeInput ? storeInput.value : '';
-    const others = allStores.filter((s) => s.id !== session.store);
+    const others = allStores.filter((s) => s.id !== session.store && s.kind !== 'warehouse');
     // Omni lists its stores to a store key; without the list, the store's id is typed.
     storeInput = others.length
       ? h('select', { id: 'new-collect-store' }, h('option', { value: '' }, 'Choose a store'),
