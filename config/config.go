@@ -42,8 +42,8 @@ type Config struct {
 	// transfers) but take no collect orders.
 	Warehouses []Warehouse `mapstructure:"warehouses"`
 	Transfers  Transfers   `mapstructure:"transfers"`
-	Log      Log      `mapstructure:"log"`
-	Debug    Debug    `mapstructure:"debug"`
+	Log        Log         `mapstructure:"log"`
+	Debug      Debug       `mapstructure:"debug"`
 }
 
 // HTTP configures the API listener.
