@@ -374,13 +374,10 @@ func (r *orderRun) ship(ctx workflow.Context, req ShipRequest) (order.Order, err
 	if f.Type == order.FulfilmentTransfer {
 		return r.dispatchTransfer(ctx, req, f)
 	}
-	var picked []order.LineQty
+	picked := f.PickedLines()
 	var amount int64
-	for _, l := range f.Lines {
-		if l.Picked > 0 {
-			picked = append(picked, order.LineQty{SKU: l.SKU, Quantity: l.Picked})
-			amount += l.Picked * r.o.Line(l.SKU).UnitPrice
-		}
+	for _, p := range picked {
+		amount += p.Quantity * r.o.Line(p.SKU).UnitPrice
 	}
 	parcels := req.Parcels
 	if len(parcels) == 0 {
@@ -497,12 +494,9 @@ func (r *orderRun) tracking(ctx workflow.Context, req TrackingRequest) (order.Or
 	switch req.Status {
 	case order.FulfilmentDelivered:
 		s.DeliveredAt = &at
-		var lines []order.LineQty
-		for _, l := range f.Lines {
-			if l.Picked > 0 {
-				r.o.Line(l.SKU).Delivered += l.Picked
-				lines = append(lines, order.LineQty{SKU: l.SKU, Quantity: l.Picked})
-			}
+		lines := f.PickedLines()
+		for _, l := range lines {
+			r.o.Line(l.SKU).Delivered += l.Quantity
 		}
 		data["lines"] = lines
 		r.event(ctx, req.Actor, EventDelivered, data)
@@ -540,12 +534,7 @@ func (r *orderRun) tracking(ctx workflow.Context, req TrackingRequest) (order.Or
 // returnedToSender puts a parcel the carrier brought back into its
 // location's stock and refunds what was captured for it.
 func (r *orderRun) returnedToSender(ctx workflow.Context, f *order.FulfilmentState, req TrackingRequest, data map[string]any) error {
-	var lines []order.LineQty
-	for _, l := range f.Lines {
-		if l.Picked > 0 {
-			lines = append(lines, order.LineQty{SKU: l.SKU, Quantity: l.Picked})
-		}
-	}
+	lines := f.PickedLines()
 	if err := r.exec(ctx, a.Restock, activities.StockInput{
 		Key: r.key("rts-restock-" + f.ID), OrderID: r.o.ID, StoreID: f.LocationID, Lines: lines,
 	}, nil); err != nil {

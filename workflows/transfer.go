@@ -195,12 +195,7 @@ func (r *orderRun) receive(ctx workflow.Context, req ReceiveRequest) (order.Orde
 	r.durable = true
 	defer func() { r.durable = false }()
 	for _, f := range r.arriving() {
-		var lines []order.LineQty
-		for _, l := range f.Lines {
-			if l.Picked > 0 {
-				lines = append(lines, order.LineQty{SKU: l.SKU, Quantity: l.Picked})
-			}
-		}
+		lines := f.PickedLines()
 		if err := r.exec(ctx, a.TransferIn, activities.TransferInput{
 			Key: r.key("receive-" + f.ID), OrderID: r.o.ID, FromID: f.LocationID, ToID: f.ToLocationID, Lines: lines,
 		}, nil); err != nil {

@@ -160,6 +160,17 @@ type FulfilmentState struct {
 	Captured int64 `json:"captured,omitempty"`
 }
 
+// PickedLines is what the fulfilment's location found: what it sends.
+func (f *FulfilmentState) PickedLines() []LineQty {
+	var out []LineQty
+	for _, l := range f.Lines {
+		if l.Picked > 0 {
+			out = append(out, LineQty{SKU: l.SKU, Quantity: l.Picked})
+		}
+	}
+	return out
+}
+
 // FulfilmentLine is a quantity of one SKU in a fulfilment, and how much of it
 // the location found.
 type FulfilmentLine struct {
