@@ -118,14 +118,13 @@ var system = Actor{Channel: order.ChannelSystem, Actor: "omni"}
 
 func (r *orderRun) pickOverdue(ctx workflow.Context) error {
 	r.pickReminded = true
-	deadline := r.assignedAt.Add(r.policy.PickDeadline)
+	late := []string{r.o.Fulfilment.StoreID}
 	if r.o.IsShip() {
-		for _, loc := range r.awaitingPickAt() {
-			r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": loc, "deadline": deadline})
-		}
-		return r.project(ctx)
+		late = r.awaitingPickAt() // each location still to pick its shipment
 	}
-	r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": r.o.Fulfilment.StoreID, "deadline": deadline})
+	for _, loc := range late {
+		r.event(ctx, system, EventPickOverdue, map[string]any{"store_id": loc, "deadline": r.assignedAt.Add(r.policy.PickDeadline)})
+	}
 	return r.project(ctx)
 }
 

@@ -153,7 +153,6 @@ type orderRun struct {
 	runs         int // earlier runs of this order's workflow (continue-as-new)
 	rules        int // OrderInput.Rules
 
-	sourcedAny bool      // the last sourcing found locations for every line
 	tried      []string  // stores offered the order, its first store included
 	assignedAt time.Time // when the current store was given the order
 

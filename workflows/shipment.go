@@ -46,18 +46,15 @@ const (
 func (r *orderRun) placeShipment(ctx workflow.Context) error {
 	lines := r.ordered()
 	for attempt := 1; attempt <= 3; attempt++ {
-		placed, err := r.sourceLines(ctx, lines, nil, fmt.Sprint("place-", attempt))
+		placed, found, err := r.sourceLines(ctx, lines, nil, fmt.Sprint("place-", attempt))
 		if err != nil {
 			return err
 		}
 		if placed {
 			r.o.Status = r.shipStatus()
-			if err := r.project(ctx); err != nil {
-				return err
-			}
-			return nil
+			return r.project(ctx)
 		}
-		if !r.sourcedAny {
+		if !found {
 			break // nobody has it: no point asking again
 		}
 	}
@@ -65,9 +62,10 @@ func (r *orderRun) placeShipment(ctx workflow.Context) error {
 }
 
 // sourceLines finds locations for lines (not at exclude), reserves them and
-// opens a fulfilment at each. It reports false, holding nothing, when no set
-// of locations can send every line or a reservation was refused.
-func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, exclude []string, step string) (bool, error) {
+// opens a fulfilment at each. It reports placed false, holding nothing, when
+// no set of locations can send every line (found false) or a reservation was
+// refused (the stock sold meanwhile: found true).
+func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, exclude []string, step string) (placed, found bool, err error) {
 	addr := r.o.Fulfilment.Address
 	in := activities.SourceInput{OrderID: r.o.ID, Lines: lines, Ship: true, Exclude: exclude}
 	if addr != nil {
@@ -75,12 +73,11 @@ func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, excl
 	}
 	var plan activities.SourceResult
 	if err := r.exec(ctx, a.Source, in, &plan); err != nil {
-		return false, err
+		return false, false, err
 	}
-	r.sourcedAny = len(plan.Plan) > 0
 	if len(plan.Plan) == 0 {
 		r.event(ctx, system, EventNoStock, map[string]any{"lines": lines, "reason": "no_location"})
-		return false, nil
+		return false, false, nil
 	}
 	held := make([]order.Assignment, 0, len(plan.Plan))
 	for _, as := range plan.Plan {
@@ -89,7 +86,7 @@ func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, excl
 			Key: r.key("reserve-" + step + "-" + as.LocationID), OrderID: r.o.ID, StoreID: as.LocationID, Lines: as.Lines,
 			SafetyStock: plan.SafetyStock[as.LocationID],
 		}, &res); err != nil {
-			return false, err
+			return false, true, err
 		}
 		if !res.Reserved {
 			r.event(ctx, system, EventNoStock, map[string]any{"store_id": as.LocationID, "short_skus": res.Short})
@@ -97,10 +94,10 @@ func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, excl
 				if err := r.exec(ctx, a.Release, activities.StockInput{
 					Key: r.key("unreserve-" + step + "-" + h.LocationID), OrderID: r.o.ID, StoreID: h.LocationID, Lines: h.Lines,
 				}, nil); err != nil {
-					return false, err
+					return false, true, err
 				}
 			}
-			return false, nil
+			return false, true, nil
 		}
 		held = append(held, as)
 	}
@@ -109,7 +106,7 @@ func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, excl
 		if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
 			OrderID: r.o.ID, StoreID: as.LocationID, Lines: as.Lines,
 		}, nil); err != nil {
-			return false, err
+			return false, true, err
 		}
 		f := order.FulfilmentState{ID: fmt.Sprintf("f%d", len(r.o.Fulfilments)+1), Type: order.FulfilmentShip,
 			LocationID: as.LocationID, Status: order.FulfilmentAwaitingPick, CreatedAt: now}
@@ -123,7 +120,7 @@ func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, excl
 		r.event(ctx, system, order.EventPickRequested, map[string]any{"store_id": as.LocationID, "fulfilment_id": f.ID})
 	}
 	r.assignedAt = now
-	return true, nil
+	return true, true, nil
 }
 
 // rejectShipment ends a ship order no location can send.
@@ -273,8 +270,8 @@ func (r *orderRun) resourceMissing(ctx workflow.Context, f *order.FulfilmentStat
 		for _, g := range r.o.Fulfilments {
 			tried = append(tried, g.LocationID)
 		}
-		ok, err := r.sourceLines(ctx, missing, tried, r.request+"-"+f.ID)
-		if err != nil || ok {
+		placed, _, err := r.sourceLines(ctx, missing, tried, r.request+"-"+f.ID)
+		if err != nil || placed {
 			return err
 		}
 	}
