@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/omni-retail/omni/internal/order"
 )
 
-// Inventory holds, releases and commits a store's stock for orders.
+// Inventory holds, releases and commits a store's stock for orders, and
+// takes goods brought back (ADAPTERS.md "Inventory": the built-in ledger in
+// PostgreSQL, or the retailer's inventory over HTTP).
 type Inventory interface {
 	// Reserve holds lines at a store, all or nothing, leaving at least keep
 	// units of each SKU available (the location's safety stock).
@@ -18,35 +21,67 @@ type Inventory interface {
 	// TransferIn moves an order's held stock from one location to another:
 	// committed (gone) at from, and on hand and held for the order at to.
 	TransferIn(ctx context.Context, key, orderID, from, to string, lines []order.LineQty) error
+	// Release gives back what the order holds at the store: the lines, or
+	// everything still held when lines is nil.
+	Release(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
+	// Commit turns held stock into a sale (the units handed over or shipped).
+	Commit(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
 	// Available is what each of the locations has available of each SKU.
 	Available(ctx context.Context, locations, skus []string) (map[string]map[string]int64, error)
-	Release(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
-	Commit(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
+	// Restock puts resellable goods brought back for the order into the
+	// store's stock (an adjustment, reason return).
+	Restock(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error
+	// WriteOff records damaged goods brought back (an adjustment, reason write_off).
+	WriteOff(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, reason string) error
 }
 
-// StoreTasks is the store's pick queue.
+// StoreTasks is the store's pick queue (Omni's own, or the retailer's store
+// task system over HTTP, ADAPTERS.md "Store tasks").
 type StoreTasks interface {
-	OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error
+	OpenPickTask(ctx context.Context, t PickTask) error
+	// ClosePickTask takes the order off the store's queue with a final
+	// status: picked, cancelled, rejected, escalated, nothing_found.
 	ClosePickTask(ctx context.Context, orderID, storeID, status string) error
 }
 
-// Payments moves money against an order's authorisation.
+// PickTask is an order's lines for a store to pick, by DueBy.
+type PickTask struct {
+	OrderID     string          `json:"order_id"`
+	OrderNumber string          `json:"order_number"`
+	StoreID     string          `json:"store_id"`
+	Lines       []order.LineQty `json:"lines"`
+	DueBy       time.Time       `json:"due_by"`
+}
+
+// Payments moves money against an order's authorisation (its payment
+// reference) and against tenders taken at a counter (ADAPTERS.md
+// "Payments": the built-in ledger, the retailer's payment service over HTTP,
+// or Stripe). Capture, Refund and Charge answer succeeded, or pending when
+// the provider settles later through the payments callback.
 type Payments interface {
-	Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+	Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) (PaymentResult, error)
 	Void(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+	Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) (PaymentResult, error)
+	// Charge takes amount from a new tender at a store counter (an exchange's
+	// difference): reference is that tender's.
+	Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) (PaymentResult, error)
 }
 
-// Refunds pays money back to a tender, and takes a new tender at a counter.
-type Refunds interface {
-	Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
-	Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) error
+// Payment statuses.
+const (
+	PaymentSucceeded = "succeeded"
+	PaymentPending   = "pending"
+)
+
+// PaymentResult is a payment provider's answer to a capture, refund or charge.
+type PaymentResult struct {
+	Status       string `json:"status"`
+	PSPReference string `json:"psp_reference,omitempty"`
 }
 
-// ReturnsDesk records goods taken back at a store and where they go.
+// ReturnsDesk records goods taken back at a store (Omni's own books).
 type ReturnsDesk interface {
 	RecordReturn(ctx context.Context, orderID string, x order.Exchange) error
-	Restock(ctx context.Context, key, storeID string, lines []order.LineQty) error
-	WriteOff(ctx context.Context, key, orderID, storeID string, lines []order.LineQty, reason string) error
 }
 
 // Notifier sends a customer a message. It must be idempotent on n.Key.
@@ -85,7 +120,6 @@ type Activities struct {
 	Inventory Inventory
 	Stores    StoreTasks
 	Payments  Payments
-	Refunds   Refunds
 	Returns   ReturnsDesk
 	Notifier  Notifier
 	Projector Projector
@@ -147,11 +181,16 @@ type PickTaskInput struct {
 	StoreID string          `json:"store_id"`
 	Lines   []order.LineQty `json:"lines,omitempty"`
 	Status  string          `json:"status,omitempty"`
+	// Number and DueBy tell a store task system the order's number and when
+	// the pick is due (zero in histories recorded before they were sent).
+	Number string    `json:"number,omitempty"`
+	DueBy  time.Time `json:"due_by,omitzero"`
 }
 
 // OpenPickTask puts the order in the store's pick queue.
 func (a *Activities) OpenPickTask(ctx context.Context, in PickTaskInput) error {
-	return wrap(a.Stores.OpenPickTask(ctx, in.OrderID, in.StoreID, in.Lines))
+	return wrap(a.Stores.OpenPickTask(ctx, PickTask{OrderID: in.OrderID, OrderNumber: in.Number, StoreID: in.StoreID,
+		Lines: in.Lines, DueBy: in.DueBy}))
 }
 
 // ClosePickTask takes the order off the pick queue with a final status.
@@ -169,8 +208,9 @@ type PaymentInput struct {
 }
 
 // Capture takes money from the authorisation.
-func (a *Activities) Capture(ctx context.Context, in PaymentInput) error {
-	return wrap(a.Payments.Capture(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+func (a *Activities) Capture(ctx context.Context, in PaymentInput) (PaymentResult, error) {
+	res, err := a.Payments.Capture(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference)
+	return res, wrap(err)
 }
 
 // Void releases money of the authorisation back to the customer.
@@ -179,13 +219,15 @@ func (a *Activities) Void(ctx context.Context, in PaymentInput) error {
 }
 
 // Refund pays Amount back to the tender named by Reference.
-func (a *Activities) Refund(ctx context.Context, in PaymentInput) error {
-	return wrap(a.Refunds.Refund(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+func (a *Activities) Refund(ctx context.Context, in PaymentInput) (PaymentResult, error) {
+	res, err := a.Payments.Refund(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference)
+	return res, wrap(err)
 }
 
 // Charge takes Amount from a new tender at a store counter.
-func (a *Activities) Charge(ctx context.Context, in PaymentInput) error {
-	return wrap(a.Refunds.Charge(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+func (a *Activities) Charge(ctx context.Context, in PaymentInput) (PaymentResult, error) {
+	res, err := a.Payments.Charge(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference)
+	return res, wrap(err)
 }
 
 // RecordReturnInput is a return or exchange of an order.
@@ -201,7 +243,7 @@ func (a *Activities) RecordReturn(ctx context.Context, in RecordReturnInput) err
 
 // Restock puts goods taken back into the store's stock.
 func (a *Activities) Restock(ctx context.Context, in StockInput) error {
-	return wrap(a.Returns.Restock(ctx, in.Key, in.StoreID, in.Lines))
+	return wrap(a.Inventory.Restock(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
 }
 
 // WriteOffInput names damaged goods taken back at a store.
@@ -212,7 +254,7 @@ type WriteOffInput struct {
 
 // WriteOff records damaged goods that will never be sold again.
 func (a *Activities) WriteOff(ctx context.Context, in WriteOffInput) error {
-	return wrap(a.Returns.WriteOff(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.Reason))
+	return wrap(a.Inventory.WriteOff(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.Reason))
 }
 
 // Notify sends a customer notification.

@@ -133,7 +133,8 @@ func (f *fakes) heldAtStore(store string) int64 {
 	return n
 }
 
-func (f *fakes) OpenPickTask(_ context.Context, orderID, store string, _ []order.LineQty) error {
+func (f *fakes) OpenPickTask(_ context.Context, t activities.PickTask) error {
+	orderID, store := t.OrderID, t.StoreID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tasks[orderID] = "open"
@@ -155,12 +156,12 @@ func (f *fakes) ClosePickTask(_ context.Context, orderID, store, status string) 
 	return nil
 }
 
-func (f *fakes) Capture(_ context.Context, key, _ string, amount int64, _, _ string) error {
+func (f *fakes) Capture(_ context.Context, key, _ string, amount int64, _, _ string) (activities.PaymentResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.captureKeys = append(f.captureKeys, key)
 	f.captured += amount
-	return nil
+	return activities.PaymentResult{Status: activities.PaymentSucceeded}, nil
 }
 
 func (f *fakes) Void(_ context.Context, _, _ string, amount int64, _, _ string) error {
@@ -170,18 +171,18 @@ func (f *fakes) Void(_ context.Context, _, _ string, amount int64, _, _ string) 
 	return nil
 }
 
-func (f *fakes) Refund(_ context.Context, _, _ string, amount int64, _, _ string) error {
+func (f *fakes) Refund(_ context.Context, _, _ string, amount int64, _, _ string) (activities.PaymentResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refunded += amount
-	return nil
+	return activities.PaymentResult{Status: activities.PaymentSucceeded}, nil
 }
 
-func (f *fakes) Charge(_ context.Context, _, _ string, amount int64, _, _ string) error {
+func (f *fakes) Charge(_ context.Context, _, _ string, amount int64, _, _ string) (activities.PaymentResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.charged += amount
-	return nil
+	return activities.PaymentResult{Status: activities.PaymentSucceeded}, nil
 }
 
 func (f *fakes) RecordReturn(_ context.Context, _ string, x order.Exchange) error {
@@ -191,7 +192,7 @@ func (f *fakes) RecordReturn(_ context.Context, _ string, x order.Exchange) erro
 	return nil
 }
 
-func (f *fakes) Restock(_ context.Context, _, store string, lines []order.LineQty) error {
+func (f *fakes) Restock(_ context.Context, _, _, store string, lines []order.LineQty) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, l := range lines {
@@ -292,7 +293,7 @@ func newHarness(t *testing.T) *harness {
 
 // activities are the fakes as the worker registers its systems.
 func (f *fakes) activities() *activities.Activities {
-	return &activities.Activities{Inventory: f, Stores: f, Payments: f, Refunds: f, Returns: f, Notifier: f, Projector: f, Prices: f,
+	return &activities.Activities{Inventory: f, Stores: f, Payments: f, Returns: f, Notifier: f, Projector: f, Prices: f,
 		Carrier: f, Shipments: f, Locations: testLocations, Logger: slog.New(slog.DiscardHandler)}
 }
 

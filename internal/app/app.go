@@ -230,7 +230,6 @@ func NewWorker(c client.Client, cfg *config.Config, db *postgres.DB, notifier ac
 		Inventory: db,
 		Stores:    db,
 		Payments:  db,
-		Refunds:   db,
 		Returns:   db,
 		Notifier:  notifier,
 		Projector: metrics.NewProjector(db, m),

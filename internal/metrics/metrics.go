@@ -31,6 +31,11 @@ const (
 	// CurbsideWaitName is the time a curbside customer waited at the car,
 	// from "I'm here" to the handover.
 	CurbsideWaitName = "omni_curbside_wait_seconds"
+	// AdapterRequestsName counts calls to a retailer's systems by system,
+	// operation and outcome (ok, accepted, refused, not_found, retry, error);
+	// AdapterSecondsName is their latency.
+	AdapterRequestsName = "omni_adapter_requests_total"
+	AdapterSecondsName  = "omni_adapter_request_seconds"
 )
 
 // ScrapeTimeout bounds each PostgreSQL read made while serving a scrape.
@@ -64,6 +69,8 @@ type Metrics struct {
 
 	transitions          *prometheus.HistogramVec
 	curbsideWait         *prometheus.HistogramVec
+	adapterRequests      *prometheus.CounterVec
+	adapterSeconds       *prometheus.HistogramVec
 	notificationFailures *prometheus.CounterVec
 	webhookFailures      prometheus.Counter
 	orders               *funcCollector[OrderCounter]
@@ -93,6 +100,15 @@ func New(log *slog.Logger) *Metrics {
 			Help:    "Time a curbside customer waited from arrival (\"I'm here\") to the handover at the car, per store.",
 			Buckets: []float64{30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800},
 		}, []string{"store_id"}),
+		adapterRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: AdapterRequestsName,
+			Help: "Calls to the retailer's systems (inventory, store_tasks, payments, catalog, carrier) by operation and outcome.",
+		}, []string{"system", "operation", "outcome"}),
+		adapterSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    AdapterSecondsName,
+			Help:    "Latency of calls to the retailer's systems, by system and operation.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"system", "operation"}),
 		notificationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NotificationFailuresName,
 			Help: "Customer notifications that could not be sent, by channel.",
@@ -111,7 +127,7 @@ func New(log *slog.Logger) *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.transitions, m.curbsideWait, m.notificationFailures, m.webhookFailures, m.orders, m.backlog,
+		m.transitions, m.curbsideWait, m.adapterRequests, m.adapterSeconds, m.notificationFailures, m.webhookFailures, m.orders, m.backlog,
 	)
 
 	reporter := tallyprom.NewReporter(tallyprom.Options{
@@ -301,4 +317,13 @@ func (m *Metrics) ObserveCurbsideWait(store string, d time.Duration) {
 		return
 	}
 	m.curbsideWait.WithLabelValues(store).Observe(max(d, 0).Seconds())
+}
+
+// ObserveAdapterCall counts one call to a retailer's system (httpx.Observer).
+func (m *Metrics) ObserveAdapterCall(system, operation, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.adapterRequests.WithLabelValues(system, operation, outcome).Inc()
+	m.adapterSeconds.WithLabelValues(system, operation).Observe(d.Seconds())
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"github.com/omni-retail/omni/activities"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,9 +13,9 @@ import (
 // OpenPickTask puts the order in the store's pick queue. Idempotent per order
 // and store: an order moved to another store, or split across several, gets
 // a task at each.
-func (db *DB) OpenPickTask(ctx context.Context, orderID, storeID string, lines []order.LineQty) error {
+func (db *DB) OpenPickTask(ctx context.Context, t activities.PickTask) error {
 	_, err := db.pool.Exec(ctx, `insert into pick_tasks (order_id, store_id, status, lines) values ($1, $2, 'open', $3)
-		on conflict (order_id, store_id) do nothing`, orderID, storeID, lines)
+		on conflict (order_id, store_id) do nothing`, t.OrderID, t.StoreID, t.Lines)
 	return translate(err)
 }
 
@@ -49,8 +50,17 @@ func balance(ctx context.Context, q pgx.Tx, orderID string) (Balance, error) {
 // Capture takes amount of the order's authorisation. It never captures more
 // than is still authorised. Idempotent on key; the key with another movement
 // is refused.
-func (db *DB) Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
-	return db.movePayment(ctx, "capture", key, orderID, amount, currency, reference)
+func (db *DB) Capture(ctx context.Context, key, orderID string, amount int64, currency, reference string) (activities.PaymentResult, error) {
+	return settled(key, db.movePayment(ctx, "capture", key, orderID, amount, currency, reference))
+}
+
+// settled is the built-in ledger's answer to a money movement: done at once
+// (it never answers pending), its step key as the reference.
+func settled(key string, err error) (activities.PaymentResult, error) {
+	if err != nil {
+		return activities.PaymentResult{}, err
+	}
+	return activities.PaymentResult{Status: activities.PaymentSucceeded, PSPReference: key}, nil
 }
 
 // Void releases amount of the order's authorisation. Idempotent on key; the
@@ -62,18 +72,18 @@ func (db *DB) Void(ctx context.Context, key, orderID string, amount int64, curre
 // Refund pays amount back to the tender. It never refunds more than was
 // captured and not yet refunded. Idempotent on key; the key with another
 // movement is refused.
-func (db *DB) Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
-	return db.movePayment(ctx, "refund", key, orderID, amount, currency, reference)
+func (db *DB) Refund(ctx context.Context, key, orderID string, amount int64, currency, reference string) (activities.PaymentResult, error) {
+	return settled(key, db.movePayment(ctx, "refund", key, orderID, amount, currency, reference))
 }
 
 // Charge records a new tender taken at a store counter: authorised and
 // captured at once. Idempotent on key; the key with another movement is
 // refused.
-func (db *DB) Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) error {
+func (db *DB) Charge(ctx context.Context, key, orderID string, amount int64, currency, reference string) (activities.PaymentResult, error) {
 	if err := db.movePayment(ctx, "authorization", key+"/auth", orderID, amount, currency, reference); err != nil {
-		return err
+		return activities.PaymentResult{}, err
 	}
-	return db.movePayment(ctx, "capture", key, orderID, amount, currency, reference)
+	return settled(key, db.movePayment(ctx, "capture", key, orderID, amount, currency, reference))
 }
 
 // paymentStep is what one payment step moved, as its row records it.

@@ -25,9 +25,11 @@ func (db *DB) RecordReturn(ctx context.Context, orderID string, x order.Exchange
 	return translate(err)
 }
 
-// Restock puts goods taken back into a store's on-hand stock. Idempotent on
-// key; the key with another store or other lines is refused (step_key_mismatch).
-func (db *DB) Restock(ctx context.Context, key, storeID string, lines []order.LineQty) error {
+// Restock puts goods taken back (for orderID) into a store's on-hand stock.
+// Idempotent on key; the key with another store or other lines is refused
+// (step_key_mismatch). The order is not part of the step's fingerprint, as
+// it was not when restocks were first recorded.
+func (db *DB) Restock(ctx context.Context, key, orderID, storeID string, lines []order.LineQty) error {
 	skus, qtys := splitLines(lines)
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		fresh, err := db.claimStep(ctx, tx, key, fingerprint("restock", "", storeID, lines))
