@@ -49,7 +49,8 @@ const DevCredentialPrefix = "dev-"
 // DevCredentials names the keys that hold a development credential (a value
 // starting "dev-"): API keys, the token secret that signs customer links, the
 // notification providers' signing secrets, the mail server's password and
-// the carrier's token and callback secret.
+// the carrier's token and callback secret, and the tokens and secrets of
+// the retailer's systems (inventory, store tasks, payments, catalog).
 // Every production command refuses to start while it names any.
 func (c *Config) DevCredentials() []string {
 	var keys []string
@@ -67,6 +68,7 @@ func (c *Config) DevCredentials() []string {
 	check("notify.push.secret", c.Notify.Push.Secret)
 	check("carrier.token", c.Carrier.Token)
 	check("carrier.callback_secret", c.Carrier.CallbackSecret)
+	c.adapterDevCredentials(check)
 	return keys
 }
 

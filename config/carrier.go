@@ -54,11 +54,5 @@ func (c *Config) validateCarrier(bad func(key, format string, args ...any)) {
 	if k.Timeout <= 0 {
 		bad("carrier.timeout", "must be a positive duration, got %s", k.Timeout)
 	}
-	if key, ok := strings.CutPrefix(k.CallbackSecret, whsecPrefix); ok {
-		if b, err := base64.StdEncoding.DecodeString(key); err != nil || len(b) < 16 {
-			bad("carrier.callback_secret", "a whsec_ secret is whsec_ and the base64 of a key of at least 16 bytes")
-		}
-	} else if len(k.CallbackSecret) < minWebhookSecret {
-		bad("carrier.callback_secret", "must be at least %d characters (or a whsec_ secret)", minWebhookSecret)
-	}
+	checkCallbackSecret(bad, "carrier.callback_secret", k.CallbackSecret)
 }

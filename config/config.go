@@ -37,7 +37,13 @@ type Config struct {
 	Notify   Notify   `mapstructure:"notify"`
 	Webhooks Webhooks `mapstructure:"webhooks"`
 	Carrier  Carrier  `mapstructure:"carrier"`
-	Stores   []Store  `mapstructure:"stores"`
+	// The retailer's systems (ADAPTERS.md, config/adapters.go); an empty
+	// url is Omni's built-in implementation.
+	Inventory  System   `mapstructure:"inventory"`
+	StoreTasks System   `mapstructure:"store_tasks"`
+	Payments   Payments `mapstructure:"payments"`
+	Catalog    System   `mapstructure:"catalog"`
+	Stores     []Store  `mapstructure:"stores"`
 	// Warehouses are locations that pick and ship online orders (and send
 	// transfers) but take no collect orders.
 	Warehouses []Warehouse `mapstructure:"warehouses"`
@@ -128,6 +134,13 @@ type Store struct {
 	// SafetyStock is what the store keeps back of every SKU from online
 	// orders: the web may not sell its last units.
 	SafetyStock int64 `mapstructure:"safety_stock"`
+	// InventoryURL and StoreTasksURL name the store's own systems (a
+	// franchise on another system) instead of inventory.url and
+	// store_tasks.url; their tokens default to the global ones.
+	InventoryURL    string `mapstructure:"inventory_url"`
+	InventoryToken  string `mapstructure:"inventory_token"`
+	StoreTasksURL   string `mapstructure:"store_tasks_url"`
+	StoreTasksToken string `mapstructure:"store_tasks_token"`
 }
 
 // Warehouse is a location that ships online orders and sends transfers.
@@ -341,6 +354,7 @@ func (c *Config) Validate() error {
 	c.validateNotify(bad)
 	c.validateWebhooks(bad)
 	c.validateCarrier(bad)
+	c.validateAdapters(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

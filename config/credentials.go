@@ -34,6 +34,9 @@ func ProductionCredentials(locations []Location) []byte {
 	// The carrier signs its tracking callbacks with this (Standard Webhooks).
 	b.WriteString("carrier:\n")
 	fmt.Fprintf(&b, "  callback_secret: %s\n", randomWebhookSecret())
+	// The payment provider signs its settlement callbacks with this.
+	b.WriteString("payments:\n")
+	fmt.Fprintf(&b, "  callback_secret: %s\n", randomWebhookSecret())
 	return []byte(b.String())
 }
 

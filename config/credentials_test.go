@@ -20,7 +20,8 @@ func TestDevCredentialsAreNamed(t *testing.T) {
 	require.Contains(t, got, "auth.token_secret")
 	require.Contains(t, got, "auth.clients[0].key (web-checkout)")
 	require.Contains(t, got, "carrier.callback_secret")
-	require.Len(t, got, 2+len(c.Auth.Clients), "the secrets and every key of omni.yaml: %v", got)
+	require.Contains(t, got, "payments.callback_secret")
+	require.Len(t, got, 3+len(c.Auth.Clients), "the secrets and every key of omni.yaml: %v", got)
 
 	t.Setenv("OMNI_NOTIFY_SMS_WEBHOOK_URL", "https://sms.example/send")
 	t.Setenv("OMNI_NOTIFY_SMS_SECRET", "dev-sms-signing-secret")

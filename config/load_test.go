@@ -61,6 +61,8 @@ auth:
     - {name: till-9, role: store, key: k-9-0123456789, stores: [s-9]}
 carrier:
   callback_secret: a-production-carrier-callback-secret
+payments:
+  callback_secret: a-production-payments-callback-secret
 `), 0o600))
 	c, err := config.Load(file)
 	require.NoError(t, err)
