@@ -149,3 +149,15 @@ type TransferInput struct {
 func (a *Activities) TransferIn(ctx context.Context, in TransferInput) error {
 	return wrap(a.Inventory.TransferIn(ctx, in.Key, in.OrderID, in.FromID, in.ToID, in.Lines))
 }
+
+// CancelShipmentInput withdraws a booked shipment under Key.
+type CancelShipmentInput struct {
+	Key        string `json:"key"`
+	ShipmentID string `json:"shipment_id"`
+	Reason     string `json:"reason"`
+}
+
+// CancelShipment withdraws a shipment the order will not send after all.
+func (a *Activities) CancelShipment(ctx context.Context, in CancelShipmentInput) error {
+	return wrap(a.Carrier.CancelShipment(ctx, in.Key, in.ShipmentID, in.Reason))
+}

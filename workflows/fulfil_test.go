@@ -66,7 +66,12 @@ func (f *fakes) CreateShipment(_ context.Context, key string, req activities.Shi
 		TrackingURL: "https://track.example/" + req.FulfilmentID}, nil
 }
 
-func (f *fakes) CancelShipment(context.Context, string, string, string) error { return nil }
+func (f *fakes) CancelShipment(_ context.Context, _, shipmentID, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelledShipments = append(f.cancelledShipments, shipmentID)
+	return nil
+}
 
 func (f *fakes) RecordShipment(context.Context, string, string, activities.ShipmentLabel) error {
 	return nil
@@ -297,4 +302,75 @@ func TestTransferOverdue(t *testing.T) {
 	require.Less(t, slices.Index(types, workflows.EventTransferOverdue), slices.Index(types, workflows.EventTransferReceived))
 	require.Equal(t, order.StatusCancelled, h.f.last().Status)
 	require.Zero(t, h.f.heldAtStore("store-001"), "the cancelled order holds nothing where the transfer arrived")
+}
+
+func TestOneCapturePartialHandovers(t *testing.T) {
+	h := newHarness(t)
+	h.policy.OneCapture = true
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var between int64
+	h.env.RegisterDelayedCallback(func() {
+		c := collect("store-001", h.f.last().Pickup.Code, order.LineQty{SKU: "A", Quantity: 1})
+		h.update(0, workflows.UpdateCollect, c)
+	}, time.Hour)
+	h.env.RegisterDelayedCallback(func() { between = h.f.captured }, 90*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		c := collect("store-001", h.f.last().Pickup.Code)
+		c.Refused = []workflows.RefusedLine{{SKU: "B", Quantity: 1, Reason: "changed mind"}}
+		h.update(0, workflows.UpdateCollect, c)
+	}, 2*time.Hour)
+	h.run(placedOrder())
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Zero(t, between, "nothing is captured while goods still wait at the counter")
+	require.Len(t, h.f.captureKeys, 1, "the authorisation is captured once")
+	require.EqualValues(t, 2000, h.f.captured, "for the two units of A handed over; B's 500 is released")
+	require.Equal(t, order.StatusCollected, h.f.last().Status)
+}
+
+func TestOneCaptureSplitShipment(t *testing.T) {
+	h := newHarness(t)
+	h.policy.OneCapture = true
+	h.f.shortAt["wh-1/A"], h.f.shortAt["wh-1/B"] = true, true
+	h.f.shortAt["store-001/B"], h.f.shortAt["store-002/A"] = true, true
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}))
+	h.update(2*time.Minute, workflows.UpdatePick, pick("store-002", order.LineQty{SKU: "B", Quantity: 1}))
+	h.update(time.Hour, workflows.UpdateShip, ship("store-001"))
+	var between int64
+	h.env.RegisterDelayedCallback(func() { between = h.f.captured }, 90*time.Minute)
+	h.update(2*time.Hour, workflows.UpdateShip, ship("store-002"))
+	h.update(3*time.Hour, workflows.UpdateCancel, cancelReq("too late"))
+	h.run(shipOrder())
+
+	require.Zero(t, between, "the first parcel leaves without a capture")
+	require.Len(t, h.f.captureKeys, 1)
+	require.EqualValues(t, 2500, h.f.captured, "one capture for both parcels")
+}
+
+func TestRefusedCaptureRefusesTheHandover(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Minute, workflows.UpdatePick, pick("store-001", order.LineQty{SKU: "A", Quantity: 2}, order.LineQty{SKU: "B", Quantity: 1}))
+	var refused *outcome
+	var before order.Order
+	h.env.RegisterDelayedCallback(func() {
+		before = h.f.last()
+		h.f.refuseCapture = true
+		c := collect("store-001", before.Pickup.Code, order.LineQty{SKU: "A", Quantity: 2})
+		c.Refused = []workflows.RefusedLine{{SKU: "B", Quantity: 1}}
+		refused = h.update(0, workflows.UpdateCollect, c)
+	}, time.Hour)
+	var releasedB int64
+	var afterRefusal order.Order
+	h.env.RegisterDelayedCallback(func() { releasedB, afterRefusal = h.f.released["B"], h.f.last() }, 90*time.Minute)
+	h.update(2*time.Hour, workflows.UpdateCancel, cancelReq("give up"))
+	h.run(placedOrder())
+
+	require.NotNil(t, refused)
+	require.Error(t, refused.err)
+	require.Equal(t, "payment/payment_failed", rejectionType(t, refused.err))
+	require.Zero(t, releasedB, "the refused line was not released: nothing changed")
+	require.Equal(t, before.Version, afterRefusal.Version, "nothing projected")
+	require.Empty(t, h.f.committed)
+	require.Equal(t, order.StatusCancelled, h.f.last().Status, "the order was still whole for the cancellation")
 }

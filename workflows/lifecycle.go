@@ -156,10 +156,22 @@ func (r *orderRun) expire(ctx workflow.Context) error {
 		collected += l.Collected
 	}
 	keep := collected > 0 && r.exactlyOnce &&
-		(r.rules >= CurrentRules || workflow.GetVersion(ctx, keepHandedOverChange, workflow.DefaultVersion, 1) == 1)
+		(r.rules >= rulesExactlyOnce || workflow.GetVersion(ctx, keepHandedOverChange, workflow.DefaultVersion, 1) == 1)
 	rest := r.lines(func(l order.Line) int64 { return l.Held() })
 	if err := r.releaseHeld(ctx, "expire"); err != nil {
 		return err
+	}
+	if pay := &r.o.Payments[0]; keep && r.policy.OneCapture {
+		// The one capture, for what was handed over before the hold ended.
+		if amount := r.handedOverValue(nil) - pay.Captured; amount > 0 {
+			var res activities.PaymentResult
+			if err := r.exec(ctx, a.Capture, activities.PaymentInput{Key: r.step("expire", "capture"), OrderID: r.o.ID,
+				Amount: amount, Currency: r.o.Currency, Reference: pay.Reference}, &res); err != nil {
+				return err
+			}
+			pay.Captured += amount
+			r.capturedEvent(ctx, system, amount, res, nil)
+		}
 	}
 	if err := r.voidOpen(ctx, r.step("expire", "void")); err != nil {
 		return err
@@ -379,4 +391,9 @@ func (r *orderRun) recordEvent(ctx workflow.Context, who Actor, typ string, data
 	if err := r.project(ctx); err != nil {
 		workflow.GetLogger(ctx).Error("project timeline event", "type", typ, "error", err)
 	}
+}
+
+// pickDueBy is when a pick given to a store now is due: the pick deadline.
+func (r *orderRun) pickDueBy(ctx workflow.Context) time.Time {
+	return workflow.Now(ctx).UTC().Add(r.policy.PickDeadline)
 }

@@ -70,6 +70,10 @@ type Policy struct {
 	Transfers bool `json:"transfers,omitempty"`
 	// TransferLeadTime is how long a transfer is expected to take.
 	TransferLeadTime time.Duration `json:"transfer_lead_time,omitempty"`
+	// OneCapture: the payment provider captures an authorisation once
+	// (Stripe), so the order asks once, for all that was handed over or
+	// shipped, when nothing more can be (payments.go).
+	OneCapture bool `json:"one_capture,omitempty"`
 }
 
 // OrderInput starts an order's workflow: the order as placed and its policy,
@@ -90,7 +94,20 @@ type OrderInput struct {
 // asynchronous notifications, the return window, and exactly-once (turns,
 // request step keys, durable handovers, bounded notifications, the history
 // budget, trusted exchange prices).
-const CurrentRules = 2
+const CurrentRules = rulesCaptureFirst
+
+// The versions of the rules, each with what it brought. An order started on
+// a version takes the paths of that version and those before it without a
+// GetVersion marker; an order started before takes them as its markers say.
+const (
+	// rulesExactlyOnce: asynchronous notifications, the return window,
+	// exactly-once (turns, request step keys, durable handovers, bounded
+	// notifications, the history budget, trusted exchange prices).
+	rulesExactlyOnce = 2
+	// rulesCaptureFirst: a handover takes the money before anything else
+	// changes, so a refused capture changes nothing (payments.go).
+	rulesCaptureFirst = 3
+)
 
 // Actor says who asked for a change, through which channel, and in which
 // role (auth.Role's values): the workflow applies the role's rules itself,
@@ -175,6 +192,8 @@ type orderRun struct {
 
 	lockouts workflow.ReceiveChannel // SignalPickupCodeLocked
 	lookups  workflow.ReceiveChannel // SignalLookedUpForReturn
+	// settlements are the payment provider's later answers (SignalPaymentSettled).
+	settlements workflow.ReceiveChannel
 }
 
 // exactlyOnceChange marks the version whose orders take turns for every
@@ -216,7 +235,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	if err := r.register(ctx); err != nil {
 		return err
 	}
-	if r.rules >= CurrentRules {
+	if r.rules >= rulesExactlyOnce {
 		r.asyncNotify, r.exactlyOnce = true, true
 	} else {
 		// Orders started before their input named the rules: each change as
@@ -229,6 +248,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	}
 	r.recordLockouts(ctx)
 	r.recordLookups(ctx)
+	r.recordSettlements(ctx)
 
 	if in.State == nil {
 		release, err := r.take(ctx)
@@ -286,6 +306,7 @@ func (r *orderRun) register(ctx workflow.Context) error {
 	}
 	r.lockouts = workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
 	r.lookups = workflow.GetSignalChannel(ctx, SignalLookedUpForReturn)
+	r.settlements = workflow.GetSignalChannel(ctx, SignalPaymentSettled)
 	return workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) {
 		return StateView{Order: r.o, Done: r.done, Idle: r.idle(), Pending: len(r.pending), Outbox: len(r.outbox)}, nil
 	})
@@ -326,7 +347,8 @@ func (r *orderRun) reserve(ctx workflow.Context) error {
 		return r.reassign(ctx, system, "no_stock")
 	}
 	if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
-		OrderID: r.o.ID, StoreID: store, Lines: r.ordered(),
+		OrderID: r.o.ID, StoreID: store, Lines: r.ordered(), Number: r.o.Number,
+		DueBy: r.pickDueBy(ctx),
 	}, nil); err != nil {
 		return err
 	}
@@ -595,6 +617,42 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 		by.Relation = "customer"
 	}
 
+	var amount int64
+	for _, t := range take {
+		amount += t.Quantity * r.o.Line(t.SKU).UnitPrice
+	}
+	// The money is taken first (rules 3 on): a capture the provider refuses
+	// fails the handover before anything has changed (402 payment_failed).
+	// With a provider that captures once (Stripe), the capture waits for the
+	// handover to be complete and takes everything handed over.
+	pay := &r.o.Payments[0]
+	captureFirst := r.rules >= rulesCaptureFirst || workflow.GetVersion(ctx, captureFirstChange, workflow.DefaultVersion, 1) == 1
+	toCapture := amount
+	if r.policy.OneCapture {
+		toCapture = 0
+		if r.heldAfter(take, refused) == 0 {
+			toCapture = r.handedOverValue(take) - pay.Captured
+		}
+	}
+	var capturedNow activities.PaymentResult
+	capture := func() error {
+		if toCapture <= 0 {
+			return nil
+		}
+		if err := r.exec(ctx, a.Capture, activities.PaymentInput{
+			Key: r.step("collect", "capture"), OrderID: r.o.ID, Amount: toCapture, Currency: r.o.Currency, Reference: pay.Reference,
+		}, &capturedNow); err != nil {
+			return paymentFailed(err)
+		}
+		pay.Captured += toCapture
+		return nil
+	}
+	if captureFirst {
+		if err := capture(); err != nil {
+			return order.Order{}, err
+		}
+	}
+
 	if len(refused) > 0 {
 		if err := r.exec(ctx, a.Release, activities.StockInput{
 			Key: r.step("collect", "refused-release"), OrderID: r.o.ID, StoreID: store, Lines: refused,
@@ -613,18 +671,12 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 		}
 	}
 
-	var amount int64
-	for _, t := range take {
-		amount += t.Quantity * r.o.Line(t.SKU).UnitPrice
-	}
 	if len(take) > 0 {
-		pay := &r.o.Payments[0]
-		if err := r.exec(ctx, a.Capture, activities.PaymentInput{
-			Key: r.step("collect", "capture"), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
-		}, nil); err != nil {
-			return order.Order{}, err
+		if !captureFirst {
+			if err := capture(); err != nil {
+				return order.Order{}, err
+			}
 		}
-		pay.Captured += amount
 		if err := r.exec(ctx, a.Commit, activities.StockInput{
 			Key: r.step("collect", "commit"), OrderID: r.o.ID, StoreID: store, Lines: take,
 		}, nil); err != nil {
@@ -643,7 +695,9 @@ func (r *orderRun) collectHandler(ctx workflow.Context, req CollectRequest) (ord
 		data := map[string]any{"lines": take, "collected_by": by, "store_id": req.StoreID, "complete": remaining == 0}
 		r.arrivalWait(ctx, data)
 		r.event(ctx, req.Actor, order.EventCollected, data)
-		r.event(ctx, req.Actor, order.EventPaymentCaptured, map[string]any{"amount": amount, "currency": r.o.Currency})
+	}
+	if toCapture > 0 {
+		r.capturedEvent(ctx, req.Actor, toCapture, capturedNow, nil)
 	}
 	template := "collected"
 	switch {

@@ -48,6 +48,9 @@ type fakes struct {
 	projected    []order.Order
 	events       []order.Event
 	shipments    []activities.ShipmentRequest
+	// refuseCapture makes the provider refuse every capture (409 authorization_expired).
+	refuseCapture      bool
+	cancelledShipments []string
 }
 
 func newFakes() *fakes {
@@ -159,6 +162,9 @@ func (f *fakes) ClosePickTask(_ context.Context, orderID, store, status string) 
 func (f *fakes) Capture(_ context.Context, key, _ string, amount int64, _, _ string) (activities.PaymentResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refuseCapture {
+		return activities.PaymentResult{}, order.Errorf(order.KindConflict, "authorization_expired", "the authorisation has expired")
+	}
 	f.captureKeys = append(f.captureKeys, key)
 	f.captured += amount
 	return activities.PaymentResult{Status: activities.PaymentSucceeded}, nil

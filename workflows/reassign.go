@@ -128,7 +128,8 @@ func (r *orderRun) reassign(ctx workflow.Context, who Actor, reason string) erro
 			continue
 		}
 		if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
-			OrderID: r.o.ID, StoreID: to, Lines: r.ordered(),
+			OrderID: r.o.ID, StoreID: to, Lines: r.ordered(), Number: r.o.Number,
+			DueBy: r.pickDueBy(ctx),
 		}, nil); err != nil {
 			return err
 		}

@@ -345,6 +345,9 @@ func (r *orderRun) settleExchange(diff int64, tender *Tender) (*TenderAmount, er
 	for _, l := range r.o.Lines {
 		open -= l.Held() * l.UnitPrice
 	}
+	if r.policy.OneCapture {
+		open = 0 // the authorisation is captured once, for what was handed over: the counter takes a new tender
+	}
 	if open >= diff {
 		return &TenderAmount{Payment: 0, Reference: pay.Reference, Amount: diff}, nil
 	}
@@ -567,7 +570,7 @@ func (r *orderRun) handedOverStatus() order.Status {
 // openReturnWindow starts the return window at a handover. Orders collected
 // before the window was kept in the workflow end at collection, as they did.
 func (r *orderRun) openReturnWindow(ctx workflow.Context) {
-	if r.rules < CurrentRules && workflow.GetVersion(ctx, returnWindowChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if r.rules < rulesExactlyOnce && workflow.GetVersion(ctx, returnWindowChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	until := workflow.Now(ctx).UTC().Add(r.policy.ReturnWindow)

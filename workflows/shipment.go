@@ -104,7 +104,8 @@ func (r *orderRun) sourceLines(ctx workflow.Context, lines []order.LineQty, excl
 	now := workflow.Now(ctx).UTC()
 	for _, as := range held {
 		if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
-			OrderID: r.o.ID, StoreID: as.LocationID, Lines: as.Lines,
+			OrderID: r.o.ID, StoreID: as.LocationID, Lines: as.Lines, Number: r.o.Number,
+			DueBy: r.pickDueBy(ctx),
 		}, nil); err != nil {
 			return false, true, err
 		}
@@ -388,12 +389,31 @@ func (r *orderRun) ship(ctx workflow.Context, req ShipRequest) (order.Order, err
 		return order.Order{}, err
 	}
 	pay := &r.o.Payments[0]
-	if err := r.exec(ctx, a.Capture, activities.PaymentInput{
-		Key: r.key("capture-" + f.ID), OrderID: r.o.ID, Amount: amount, Currency: r.o.Currency, Reference: pay.Reference,
-	}, nil); err != nil {
-		return order.Order{}, err
+	toCapture := amount
+	if r.policy.OneCapture {
+		// One capture, once the last parcel leaves, for every parcel.
+		toCapture = 0
+		if r.unshippedBut(f) == 0 {
+			toCapture = r.handedOverValue(picked) - pay.Captured
+		}
 	}
-	pay.Captured += amount
+	var captured activities.PaymentResult
+	if toCapture > 0 {
+		if err := r.exec(ctx, a.Capture, activities.PaymentInput{
+			Key: r.key("capture-" + f.ID), OrderID: r.o.ID, Amount: toCapture, Currency: r.o.Currency, Reference: pay.Reference,
+		}, &captured); err != nil {
+			if refused := paymentFailed(err); refused != err {
+				// The provider will not pay: the parcel stays, its booking is withdrawn.
+				if cerr := r.exec(ctx, a.CancelShipment, activities.CancelShipmentInput{Key: r.key("ship-cancel-" + f.ID),
+					ShipmentID: label.ShipmentID, Reason: "payment_failed"}, nil); cerr != nil {
+					return order.Order{}, cerr
+				}
+				return order.Order{}, refused
+			}
+			return order.Order{}, err
+		}
+		pay.Captured += toCapture
+	}
 	if err := r.exec(ctx, a.Commit, activities.StockInput{
 		Key: r.key("commit-" + f.ID), OrderID: r.o.ID, StoreID: f.LocationID, Lines: picked,
 	}, nil); err != nil {
@@ -401,7 +421,7 @@ func (r *orderRun) ship(ctx workflow.Context, req ShipRequest) (order.Order, err
 	}
 	now := workflow.Now(ctx).UTC()
 	f.Status = order.FulfilmentShipped
-	f.Captured = amount
+	f.Captured = amount // this parcel's value: what comes back if it is returned to sender
 	f.Shipment = &order.Shipment{ID: label.ShipmentID, TrackingNumber: label.TrackingNumber, TrackingURL: label.TrackingURL,
 		LabelURL: label.LabelURL, Service: r.o.Fulfilment.Service, Parcels: len(parcels), Status: order.FulfilmentShipped,
 		ShippedAt: &now}
@@ -411,8 +431,9 @@ func (r *orderRun) ship(ctx workflow.Context, req ShipRequest) (order.Order, err
 	tracking := map[string]any{"fulfilment_id": f.ID, "store_id": f.LocationID, "shipment_id": label.ShipmentID,
 		"tracking_number": label.TrackingNumber, "tracking_url": label.TrackingURL, "parcels": len(parcels), "lines": picked}
 	r.event(ctx, req.Actor, EventShipped, tracking)
-	r.event(ctx, req.Actor, order.EventPaymentCaptured, map[string]any{"amount": amount, "currency": r.o.Currency,
-		"fulfilment_id": f.ID})
+	if toCapture > 0 {
+		r.capturedEvent(ctx, req.Actor, toCapture, captured, map[string]any{"fulfilment_id": f.ID})
+	}
 	r.o.Status = r.shipStatus()
 	if err := r.project(ctx); err != nil {
 		return order.Order{}, err
@@ -673,4 +694,18 @@ func (r *orderRun) awaitingPickAt() []string {
 		}
 	}
 	return out
+}
+
+// unshippedBut counts the order's shipments, other than f, that have not
+// left and still may.
+func (r *orderRun) unshippedBut(f *order.FulfilmentState) int {
+	n := 0
+	for i := range r.o.Fulfilments {
+		g := &r.o.Fulfilments[i]
+		if g != f && g.Type == order.FulfilmentShip &&
+			(g.Status == order.FulfilmentAwaitingPick || g.Status == order.FulfilmentPicked) {
+			n++
+		}
+	}
+	return n
 }

@@ -99,7 +99,8 @@ func (r *orderRun) transferIn(ctx workflow.Context, short []string) (bool, error
 	expected := now.Add(r.policy.TransferLeadTime)
 	for _, as := range held {
 		if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
-			OrderID: r.o.ID, StoreID: as.LocationID, Lines: as.Lines,
+			OrderID: r.o.ID, StoreID: as.LocationID, Lines: as.Lines, Number: r.o.Number,
+			DueBy: r.pickDueBy(ctx),
 		}, nil); err != nil {
 			return false, err
 		}
@@ -226,7 +227,8 @@ func (r *orderRun) transfersSettled(ctx workflow.Context) error {
 	}
 	store := r.o.Fulfilment.StoreID
 	if err := r.exec(ctx, a.OpenPickTask, activities.PickTaskInput{
-		OrderID: r.o.ID, StoreID: store, Lines: r.ordered(),
+		OrderID: r.o.ID, StoreID: store, Lines: r.ordered(), Number: r.o.Number,
+		DueBy: r.pickDueBy(ctx),
 	}, nil); err != nil {
 		return err
 	}

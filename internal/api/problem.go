@@ -37,6 +37,8 @@ func statusOf(k order.Kind) int {
 		return http.StatusForbidden
 	case order.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case order.KindPayment:
+		return http.StatusPaymentRequired
 	}
 	return http.StatusInternalServerError
 }

@@ -17,6 +17,7 @@ const (
 	KindConflict    Kind = "conflict"    // not allowed in the order's current state (409)
 	KindForbidden   Kind = "forbidden"   // e.g. a wrong pickup code (403)
 	KindUnavailable Kind = "unavailable" // a dependency is down; retry later (503)
+	KindPayment     Kind = "payment"     // the payment provider refused to take the money (402)
 )
 
 // Error is a domain error: a kind, a stable code, a human detail and, for
@@ -62,7 +63,7 @@ func ParseType(t string) (kind Kind, code string, ok bool) {
 		return "", "", false
 	}
 	switch Kind(k) {
-	case KindInvalid, KindNotFound, KindConflict, KindForbidden, KindUnavailable:
+	case KindInvalid, KindNotFound, KindConflict, KindForbidden, KindUnavailable, KindPayment:
 		return Kind(k), c, true
 	}
 	return "", "", false
