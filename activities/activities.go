@@ -126,6 +126,9 @@ type Activities struct {
 	Prices    PriceList
 	Carrier   Carrier
 	Shipments ShipmentRegistry
+	// Signal, when set, tells an order's workflow that one of its steps keeps
+	// failing at a retailer's system (SignalAdapterRetrying).
+	Signal func(ctx context.Context, orderID string, r AdapterRetrying) error
 	// Locations are the stores and warehouses sourcing chooses from.
 	Locations []Location
 	Logger    *slog.Logger
@@ -151,7 +154,7 @@ type ReserveResult struct {
 func (a *Activities) Reserve(ctx context.Context, in ReserveInput) (ReserveResult, error) {
 	short, err := a.Inventory.Reserve(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.SafetyStock)
 	if err != nil {
-		return ReserveResult{}, wrap(err)
+		return ReserveResult{}, a.step(ctx, "inventory", "reserve", in.OrderID, err)
 	}
 	return ReserveResult{Reserved: len(short) == 0, Short: short}, nil
 }
@@ -167,12 +170,12 @@ type StockInput struct {
 
 // Release gives held stock back to the store's available stock.
 func (a *Activities) Release(ctx context.Context, in StockInput) error {
-	return wrap(a.Inventory.Release(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
+	return a.step(ctx, "inventory", "release", in.OrderID, a.Inventory.Release(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
 }
 
 // Commit turns held stock into a sale.
 func (a *Activities) Commit(ctx context.Context, in StockInput) error {
-	return wrap(a.Inventory.Commit(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
+	return a.step(ctx, "inventory", "commit", in.OrderID, a.Inventory.Commit(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
 }
 
 // PickTaskInput opens or closes an order's pick task.
@@ -189,13 +192,13 @@ type PickTaskInput struct {
 
 // OpenPickTask puts the order in the store's pick queue.
 func (a *Activities) OpenPickTask(ctx context.Context, in PickTaskInput) error {
-	return wrap(a.Stores.OpenPickTask(ctx, PickTask{OrderID: in.OrderID, OrderNumber: in.Number, StoreID: in.StoreID,
+	return a.step(ctx, "store_tasks", "open_pick_task", in.OrderID, a.Stores.OpenPickTask(ctx, PickTask{OrderID: in.OrderID, OrderNumber: in.Number, StoreID: in.StoreID,
 		Lines: in.Lines, DueBy: in.DueBy}))
 }
 
 // ClosePickTask takes the order off the pick queue with a final status.
 func (a *Activities) ClosePickTask(ctx context.Context, in PickTaskInput) error {
-	return wrap(a.Stores.ClosePickTask(ctx, in.OrderID, in.StoreID, in.Status))
+	return a.step(ctx, "store_tasks", "close_pick_task", in.OrderID, a.Stores.ClosePickTask(ctx, in.OrderID, in.StoreID, in.Status))
 }
 
 // PaymentInput moves Amount of an order's payment.
@@ -210,24 +213,24 @@ type PaymentInput struct {
 // Capture takes money from the authorisation.
 func (a *Activities) Capture(ctx context.Context, in PaymentInput) (PaymentResult, error) {
 	res, err := a.Payments.Capture(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference)
-	return res, wrap(err)
+	return res, a.step(ctx, "payments", "capture", in.OrderID, err)
 }
 
 // Void releases money of the authorisation back to the customer.
 func (a *Activities) Void(ctx context.Context, in PaymentInput) error {
-	return wrap(a.Payments.Void(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
+	return a.step(ctx, "payments", "void", in.OrderID, a.Payments.Void(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference))
 }
 
 // Refund pays Amount back to the tender named by Reference.
 func (a *Activities) Refund(ctx context.Context, in PaymentInput) (PaymentResult, error) {
 	res, err := a.Payments.Refund(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference)
-	return res, wrap(err)
+	return res, a.step(ctx, "payments", "refund", in.OrderID, err)
 }
 
 // Charge takes Amount from a new tender at a store counter.
 func (a *Activities) Charge(ctx context.Context, in PaymentInput) (PaymentResult, error) {
 	res, err := a.Payments.Charge(ctx, in.Key, in.OrderID, in.Amount, in.Currency, in.Reference)
-	return res, wrap(err)
+	return res, a.step(ctx, "payments", "charge", in.OrderID, err)
 }
 
 // RecordReturnInput is a return or exchange of an order.
@@ -243,7 +246,7 @@ func (a *Activities) RecordReturn(ctx context.Context, in RecordReturnInput) err
 
 // Restock puts goods taken back into the store's stock.
 func (a *Activities) Restock(ctx context.Context, in StockInput) error {
-	return wrap(a.Inventory.Restock(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
+	return a.step(ctx, "inventory", "restock", in.OrderID, a.Inventory.Restock(ctx, in.Key, in.OrderID, in.StoreID, in.Lines))
 }
 
 // WriteOffInput names damaged goods taken back at a store.
@@ -254,7 +257,7 @@ type WriteOffInput struct {
 
 // WriteOff records damaged goods that will never be sold again.
 func (a *Activities) WriteOff(ctx context.Context, in WriteOffInput) error {
-	return wrap(a.Inventory.WriteOff(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.Reason))
+	return a.step(ctx, "inventory", "write_off", in.OrderID, a.Inventory.WriteOff(ctx, in.Key, in.OrderID, in.StoreID, in.Lines, in.Reason))
 }
 
 // Notify sends a customer notification.
@@ -308,3 +311,5 @@ func wrap(err error) error {
 	}
 	return err
 }
+
+func asApp(err error, target **temporal.ApplicationError) bool { return errors.As(err, target) }

@@ -59,7 +59,7 @@ type ShipmentInput struct {
 func (a *Activities) CreateShipment(ctx context.Context, in ShipmentInput) (ShipmentLabel, error) {
 	label, err := a.Carrier.CreateShipment(ctx, in.Key, in.ShipmentRequest)
 	if err != nil {
-		return ShipmentLabel{}, wrap(err)
+		return ShipmentLabel{}, a.step(ctx, "carrier", "create_shipment", in.OrderID, err)
 	}
 	if err := a.Shipments.RecordShipment(ctx, in.OrderID, in.FulfilmentID, label); err != nil {
 		return ShipmentLabel{}, wrap(err)
@@ -125,7 +125,7 @@ func (a *Activities) Source(ctx context.Context, in SourceInput) (SourceResult, 
 	}
 	avail, err := a.Inventory.Available(ctx, ids, skus)
 	if err != nil {
-		return SourceResult{}, wrap(err)
+		return SourceResult{}, a.step(ctx, "inventory", "availability", in.OrderID, err)
 	}
 	for loc, bySKU := range avail {
 		for sku, n := range bySKU {
@@ -147,7 +147,7 @@ type TransferInput struct {
 // TransferIn receives a transfer at the collection store: the goods leave
 // the source's stock and are held for the order at the store.
 func (a *Activities) TransferIn(ctx context.Context, in TransferInput) error {
-	return wrap(a.Inventory.TransferIn(ctx, in.Key, in.OrderID, in.FromID, in.ToID, in.Lines))
+	return a.step(ctx, "inventory", "transfer_in", in.OrderID, a.Inventory.TransferIn(ctx, in.Key, in.OrderID, in.FromID, in.ToID, in.Lines))
 }
 
 // CancelShipmentInput withdraws a booked shipment under Key.

@@ -194,6 +194,14 @@ type orderRun struct {
 	lookups  workflow.ReceiveChannel // SignalLookedUpForReturn
 	// settlements are the payment provider's later answers (SignalPaymentSettled).
 	settlements workflow.ReceiveChannel
+	// retries are steps failing at a retailer's system (activities.SignalAdapterRetrying).
+	retries workflow.ReceiveChannel
+	// stepping counts the steps the turn's holder waits for, other than
+	// projections: while it waits, a failing step's news is recorded aside
+	// (payments.go); asideBusy holds the holder back until that is written.
+	stepping   int
+	projecting bool
+	asideBusy  bool
 }
 
 // exactlyOnceChange marks the version whose orders take turns for every
@@ -249,6 +257,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	r.recordLockouts(ctx)
 	r.recordLookups(ctx)
 	r.recordSettlements(ctx)
+	r.recordRetries(ctx)
 
 	if in.State == nil {
 		release, err := r.take(ctx)
@@ -307,6 +316,7 @@ func (r *orderRun) register(ctx workflow.Context) error {
 	r.lockouts = workflow.GetSignalChannel(ctx, SignalPickupCodeLocked)
 	r.lookups = workflow.GetSignalChannel(ctx, SignalLookedUpForReturn)
 	r.settlements = workflow.GetSignalChannel(ctx, SignalPaymentSettled)
+	r.retries = workflow.GetSignalChannel(ctx, activities.SignalAdapterRetrying)
 	return workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) {
 		return StateView{Order: r.o, Done: r.done, Idle: r.idle(), Pending: len(r.pending), Outbox: len(r.outbox)}, nil
 	})
@@ -760,6 +770,14 @@ func (r *orderRun) void(ctx workflow.Context, key string, amount int64) error {
 // half-way resumes the saga where it stopped, even when the request that
 // started it is gone.
 func (r *orderRun) exec(ctx workflow.Context, fn, in, out any) error {
+	if !r.projecting {
+		r.stepping++
+		defer func() {
+			r.stepping--
+			// News of a failing step being recorded aside finishes first.
+			_ = workflow.Await(ctx, func() bool { return !r.asideBusy })
+		}()
+	}
 	if r.durable || r.durableFirst {
 		r.durableFirst = false
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), fn, in).Get(ctx, out)
@@ -857,7 +875,10 @@ func (r *orderRun) project(ctx workflow.Context) error {
 	r.o.Version++
 	r.o.UpdatedAt = workflow.Now(ctx).UTC()
 	sent := len(r.pending)
-	if err := r.exec(ctx, a.Project, activities.ProjectInput{Order: r.o, Events: r.pending[:sent:sent], Seq: r.seq}, nil); err != nil {
+	r.projecting = true
+	err := r.exec(ctx, a.Project, activities.ProjectInput{Order: r.o, Events: r.pending[:sent:sent], Seq: r.seq}, nil)
+	r.projecting = false
+	if err != nil {
 		return err
 	}
 	r.pending = r.pending[sent:]

@@ -119,3 +119,38 @@ func (r *orderRun) recordSettlements(ctx workflow.Context) {
 		}
 	})
 }
+
+// EventAdapterRetrying is the timeline event of a step that keeps failing at
+// a retailer's system: its first, second, fourth… failure.
+const EventAdapterRetrying = "adapter_retrying"
+
+// recordRetries records on the timeline each failing step the activities
+// report. The step's request holds the order's turn while it is retried, so
+// the news is recorded aside while the holder waits for the step (never
+// while a projection is in flight), and the holder waits for that record
+// before it goes on; with nobody holding the turn it takes the turn.
+func (r *orderRun) recordRetries(ctx workflow.Context) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var sig activities.AdapterRetrying
+			r.retries.Receive(ctx, &sig)
+			if err := workflow.Await(ctx, func() bool { return r.idle() || (r.stepping > 0 && !r.projecting) }); err != nil {
+				return
+			}
+			who := Actor{Channel: order.ChannelSystem, Actor: sig.System}
+			data := map[string]any{"system": sig.System, "operation": sig.Operation, "attempt": sig.Attempt, "error": sig.Error}
+			if r.idle() {
+				release, err := r.take(ctx)
+				if err != nil {
+					return
+				}
+				r.recordEvent(ctx, who, EventAdapterRetrying, data)
+				release()
+				continue
+			}
+			r.asideBusy = true
+			r.recordEvent(ctx, who, EventAdapterRetrying, data)
+			r.asideBusy = false
+		}
+	})
+}

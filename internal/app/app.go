@@ -237,6 +237,9 @@ func NewWorker(c client.Client, cfg *config.Config, db *postgres.DB, notifier ac
 		Carrier:   CarrierOf(cfg, db),
 		Shipments: db,
 		Locations: locationsOf(cfg),
+		Signal: func(ctx context.Context, orderID string, r activities.AdapterRetrying) error {
+			return c.SignalWorkflow(ctx, workflows.WorkflowID(orderID), "", activities.SignalAdapterRetrying, r)
+		},
 		Logger:    log,
 	})
 	return w
