@@ -35,8 +35,9 @@ const recordEnv = "OMNI_RECORD_HISTORIES"
 // paths keep being replayed. (The files without a generation, recorded
 // before the asynchronous notifications, are generation 1; v2 are orders
 // started without OrderInput.Rules on the exactly-once code, as during a
-// rolling deploy; v3 are orders started on workflows.CurrentRules.)
-const historyGeneration = "v3"
+// rolling deploy; v3 are orders started on rules 2, the exactly-once rules;
+// v4 on rules 3, where a handover takes the money first.)
+const historyGeneration = "v4"
 
 // testdataDir is the workflows package's testdata, from this package.
 const testdataDir = "../../workflows/testdata"
