@@ -20,6 +20,7 @@ import (
 	"github.com/omni-retail/omni/config"
 	"github.com/omni-retail/omni/internal/app"
 	"github.com/omni-retail/omni/internal/bench"
+	"github.com/omni-retail/omni/internal/reference"
 )
 
 const usage = `omni — order-fulfilment orchestrator for omnichannel retail
@@ -33,6 +34,9 @@ Usage:
                 write FILE (once: an existing file is kept) with a random key for every
                 role and store and a random token secret, for serve and worker (-config FILE)
   omni bench    push orders through a running Omni and report throughput and latency
+  omni reference
+                serve the adapters' wire contract (ADAPTERS.md) from built-in ledgers in a
+                database of its own: a stand-in for the retailer's systems (-help for flags)
 
 Flags (before the command's own):
   -config FILE  YAML file merged over the defaults (config/omni.yaml); OMNI_* variables override both
@@ -99,6 +103,9 @@ func run(args []string) error {
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	if cmd == "bench" {
 		return bench.Main(rest)
+	}
+	if cmd == "reference" {
+		return reference.Main(rest)
 	}
 	cfg, err := config.Load(*file)
 	if err != nil {
