@@ -37,6 +37,10 @@ type Server struct {
 	webhookURLs webhookURLPolicy
 	// carrier is the carrier's side of the API (shipments.go).
 	carrier CarrierOptions
+	// stock says who owns each store's stock (stores.go).
+	stock StockOptions
+	// payments is the payment provider's side of the API (payments_callback.go).
+	payments PaymentsOptions
 }
 
 // Options configures a Server.
@@ -71,6 +75,10 @@ type Options struct {
 	Resolver             netguard.Resolver
 	// Carrier configures tracking callbacks and the built-in carrier's events (shipments.go).
 	Carrier CarrierOptions
+	// Stock says which stores' stock the retailer's inventory owns (stores.go).
+	Stock StockOptions
+	// Payments configures the payment provider's callbacks (payments_callback.go).
+	Payments PaymentsOptions
 }
 
 // New builds the API and registers its routes.
@@ -82,6 +90,7 @@ func New(o Options) *Server {
 	s.notifier = o.Notifier
 	s.webhookURLs = webhookURLPolicy{allowPrivate: o.AllowPrivateNetworks, resolver: o.Resolver}
 	s.carrier = o.Carrier
+	s.stock, s.payments = o.Stock, o.Payments
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -100,6 +109,8 @@ func New(o Options) *Server {
 	e.POST("/v1/orders/lookup", s.lookup)
 	// Signed by the carrier (Standard Webhooks), not an API key (shipments.go).
 	e.POST("/v1/callbacks/shipments", s.shipmentCallback)
+	// Signed by the payment provider (Standard Webhooks), not an API key (payments_callback.go).
+	e.POST("/v1/callbacks/payments", s.paymentCallback)
 	// The built-in carrier's public tracking page (its shipments' tracking_url).
 	e.GET("/track/:tracking_number", s.track)
 

@@ -1,9 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -13,7 +10,6 @@ import (
 	"github.com/omni-retail/omni/internal/auth"
 	"github.com/omni-retail/omni/internal/order"
 	"github.com/omni-retail/omni/internal/postgres"
-	"github.com/omni-retail/omni/internal/webhooks"
 	"github.com/omni-retail/omni/workflows"
 )
 
@@ -116,28 +112,10 @@ func trackingUpdateID(shipmentID, status string, at time.Time) string {
 // The event goes to the order's workflow as an UpdateTracking; a callback
 // delivered twice runs the same Update and gets the same answer.
 func (s *Server) shipmentCallback(c echo.Context) error {
+	if err := verifyCallback(c, s.carrier.CallbackSecret, "carrier", "carrier.callback_secret"); err != nil {
+		return err
+	}
 	req := c.Request()
-	if req.ContentLength > MaxBodyBytes {
-		return tooLarge()
-	}
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge()
-		}
-		return newBadRequest("unreadable_body", "the request body could not be read")
-	}
-	if s.carrier.CallbackSecret == "" {
-		return &badRequest{code: "bad_signature", status: http.StatusUnauthorized,
-			detail: "carrier callbacks are not configured (carrier.callback_secret)"}
-	}
-	if err := webhooks.Verify(s.carrier.CallbackSecret, req.Header, raw, time.Now(), webhooks.DefaultTolerance); err != nil {
-		return &badRequest{code: "bad_signature", status: http.StatusUnauthorized,
-			detail: "the callback is not signed with carrier.callback_secret (Standard Webhooks: webhook-id, " +
-				"webhook-timestamp within 5 minutes, webhook-signature)"}
-	}
-	req.Body = io.NopCloser(bytes.NewReader(raw))
 	var body shipmentCallbackBody
 	if err := bind(c, &body); err != nil {
 		return err

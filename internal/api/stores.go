@@ -15,6 +15,7 @@ import (
 
 	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/internal/order"
+	"github.com/omni-retail/omni/internal/postgres"
 	"github.com/omni-retail/omni/workflows"
 )
 
@@ -238,6 +239,10 @@ func (s *Server) setStock(c echo.Context) error {
 	if !skuPattern.MatchString(sku) {
 		return newBadRequest("bad_sku", "the SKU in the path is not valid", order.FieldError{Field: "sku", Detail: "not a SKU"})
 	}
+	if s.stock.owned(c.Param("store_id")) {
+		return order.Errorf(order.KindConflict, "stock_external",
+			"the retailer's inventory owns this store's stock (inventory.url): set it there")
+	}
 	var body stockBody
 	if err := bind(c, &body); err != nil {
 		return err
@@ -254,11 +259,52 @@ func (s *Server) getStock(c echo.Context) error {
 	if !skuPattern.MatchString(sku) {
 		return newBadRequest("bad_sku", "the SKU in the path is not valid", order.FieldError{Field: "sku", Detail: "not a SKU"})
 	}
-	st, err := s.db.GetStock(c.Request().Context(), c.Param("store_id"), sku)
+	ctx, storeID := c.Request().Context(), c.Param("store_id")
+	if s.stock.owned(storeID) {
+		// The retailer's inventory answers, for a store Omni knows.
+		if ok, err := s.db.StoreExists(ctx, storeID); err != nil {
+			return err
+		} else if !ok {
+			return order.Errorf(order.KindNotFound, "store_not_found", "no store %q", storeID)
+		}
+		st, err := s.stock.Read(ctx, storeID, sku)
+		if err != nil {
+			s.log.Warn("read stock from the retailer's inventory", "store_id", storeID, "sku", sku, "error", err)
+			return stockUnavailable(err)
+		}
+		return c.JSON(http.StatusOK, st)
+	}
+	st, err := s.db.GetStock(ctx, storeID, sku)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, st)
+}
+
+// StockOptions says which stores' stock the retailer's inventory owns
+// (ADAPTERS.md, "Inventory"): their stock is not set through Omni (PUT
+// answers 409 stock_external) and is read through the inventory's
+// availability (GET).
+type StockOptions struct {
+	// External reports whether the retailer's inventory owns a store's
+	// stock; nil: Omni's ledger owns every store's.
+	External func(storeID string) bool
+	// Read reads a store's stock of a SKU from the retailer's inventory.
+	Read func(ctx context.Context, storeID, sku string) (postgres.Stock, error)
+}
+
+func (o StockOptions) owned(storeID string) bool {
+	return o.External != nil && o.Read != nil && o.External(storeID)
+}
+
+// stockUnavailable is the answer when the retailer's inventory does not:
+// its refusals as they are, anything else 503.
+func stockUnavailable(err error) error {
+	if _, ok := order.AsError(err); ok {
+		return err
+	}
+	return order.Errorf(order.KindUnavailable, "inventory_unavailable",
+		"the retailer's inventory did not answer; try again shortly")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
