@@ -138,7 +138,9 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 			Auth: AuthOf(cfg), TrustedProxies: proxies, Lookups: api.LookupLimits{PerAddress: cfg.Auth.LookupsPerMinute,
 				PerNumber: cfg.Auth.LookupsPerNumber, PerContact: cfg.Auth.LookupsPerContact, Window: cfg.Auth.LookupWindow},
 			Notifier: notifier, AllowPrivateNetworks: cfg.Webhooks.AllowPrivateNetworks,
-			Carrier: carrierAPIOf(cfg),
+			Carrier:  carrierAPIOf(cfg),
+			Stock:    stockAPIOf(cfg, a.db, a.metrics, log),
+			Payments: api.PaymentsOptions{CallbackSecret: cfg.Payments.CallbackSigningSecret()},
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
 			return a, fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
@@ -217,30 +219,32 @@ func (a *App) Stop() {
 	}
 }
 
-// NewWorker builds the order worker with the built-in PostgreSQL systems and
+// NewWorker builds the order worker with the retailer's systems as
+// configured (SystemsOf: the built-in PostgreSQL ones by default) and
 // notifier (NotifierOf) for customer notifications; m (may be nil) observes
-// the order status transitions it projects.
+// the order status transitions it projects and the adapters' calls.
 func NewWorker(c client.Client, cfg *config.Config, db *postgres.DB, notifier activities.Notifier, m *metrics.Metrics,
 	log *slog.Logger,
 ) worker.Worker {
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.OrderWorkflow, workflow.RegisterOptions{Name: "OrderWorkflow"})
 	w.RegisterWorkflowWithOptions(workflows.ReturnWorkflow, workflow.RegisterOptions{Name: "ReturnWorkflow"})
+	sys := SystemsOf(cfg, db, m, log) // built-in, or the retailer's systems (adapters.go)
 	w.RegisterActivity(&activities.Activities{
-		Inventory: db,
-		Stores:    db,
-		Payments:  db,
+		Inventory: sys.Inventory,
+		Stores:    sys.Stores,
+		Payments:  sys.Payments,
 		Returns:   db,
 		Notifier:  notifier,
 		Projector: metrics.NewProjector(db, m),
-		Prices:    db,
+		Prices:    sys.Prices,
 		Carrier:   CarrierOf(cfg, db),
 		Shipments: db,
 		Locations: locationsOf(cfg),
 		Signal: func(ctx context.Context, orderID string, r activities.AdapterRetrying) error {
 			return c.SignalWorkflow(ctx, workflows.WorkflowID(orderID), "", activities.SignalAdapterRetrying, r)
 		},
-		Logger:    log,
+		Logger: log,
 	})
 	return w
 }
