@@ -273,6 +273,9 @@ func PolicyOf(cfg *config.Config) workflows.Policy {
 		ReassignOnEscalation: cfg.Pick.ReassignOnEscalation,
 		Transfers:            cfg.Transfers.Enabled,
 		TransferLeadTime:     cfg.Transfers.LeadTime,
+		// Stripe captures a PaymentIntent once: the order asks once, for all
+		// that was handed over or shipped.
+		OneCapture: cfg.Payments.Provider == "stripe",
 	}
 }
 
