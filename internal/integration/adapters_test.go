@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/omni-retail/omni/internal/adapters/contract"
 	"github.com/omni-retail/omni/internal/adapters/stripe/stripetest"
 	"github.com/omni-retail/omni/internal/reference"
+	"github.com/omni-retail/omni/internal/webhooks"
 )
 
 // Omni plugged into a retailer's own systems (issue 13), as a retailer would
@@ -187,4 +190,50 @@ func TestStripeCapturesOnce(t *testing.T) {
 		refunded += rf.Amount
 	}
 	require.EqualValues(t, 1000, refunded)
+}
+
+// A payment service that settles later (202) delivers its answer through the
+// signed payments callback to the order's workflow, which puts it on the
+// timeline.
+func TestPendingCaptureSettlesByCallback(t *testing.T) {
+	t.Parallel()
+	psp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/capture"):
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = w.Write([]byte(`{"status":"pending","psp_reference":"psp-cap-1"}`))
+		default:
+			_, _ = w.Write([]byte(`{"status":"succeeded","psp_reference":"psp-other"}`))
+		}
+	}))
+	t.Cleanup(psp.Close)
+	base := startOmni(t, "omni-it-pending", func(cfg *config.Config) {
+		cfg.Payments.Provider, cfg.Payments.URL, cfg.Payments.Token = config.PaymentsHTTP, psp.URL, "psp-token"
+	})
+	c := &api{t: t, base: base}
+	sku := unique("SKU")
+	c.setStock(store, sku, 2)
+	id := c.place(orderBody("", store, line(sku, 1, 1200)))
+	c.waitStatus(id, "awaiting_pick")
+	c.pickOK(store, id, qty(sku, 1))
+	c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+	captured, _ := c.eventsOfType(id, "payment_captured")
+	require.Len(t, captured, 1)
+	require.Equal(t, "pending", captured[0].Data["status"])
+
+	cfg, err := config.Load("")
+	require.NoError(t, err)
+	raw, err := json.Marshal(map[string]any{"psp_reference": "psp-cap-1", "order_id": id, "operation": "capture",
+		"status": "succeeded", "amount": 1200, "currency": "GBP"})
+	require.NoError(t, err)
+	now := time.Now()
+	sig, err := webhooks.Sign(config.SigningSecret(cfg.Payments.CallbackSecret), "msg-pay-1", now, raw)
+	require.NoError(t, err)
+	r := c.do(http.MethodPost, "/v1/callbacks/payments", raw, "Authorization", "none",
+		"webhook-id", "msg-pay-1", "webhook-timestamp", strconv.FormatInt(now.Unix(), 10), "webhook-signature", sig)
+	require.Equal(t, http.StatusOK, r.Status, "callback: %s", r.Body)
+	c.waitEvents(id, "payment_settled", 1)
+	unsigned := c.do(http.MethodPost, "/v1/callbacks/payments", raw, "Authorization", "none")
+	require.Equal(t, http.StatusUnauthorized, unsigned.Status)
 }
