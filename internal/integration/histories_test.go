@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/omni-retail/omni/config"
+	"github.com/omni-retail/omni/internal/adapters/stripe/stripetest"
 	"github.com/omni-retail/omni/internal/app"
 	"github.com/omni-retail/omni/workflows"
 )
@@ -310,6 +313,77 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			r := c.do(http.MethodPost, "/v1/orders/"+id+"/arrived", map[string]any{"bay": "2", "vehicle": "blue van"})
 			require.Equal(t, http.StatusOK, r.Status, "arrived: %s", r.Body)
 			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			return id
+		}},
+		{"adapters-fail-first-collected", func(t *testing.T) string {
+			// Every port on its HTTP adapter, every first attempt refused with
+			// a 503: the retries are on the timeline (adapter_retrying).
+			ref := startReference(t)
+			c := &api{t: t, base: startOmni(t, "omni-it-histories-adapters", func(cfg *config.Config) {
+				cfg.Returns.Window = 2 * time.Second
+				for _, s := range []*config.System{&cfg.Inventory, &cfg.StoreTasks, &cfg.Catalog} {
+					s.URL, s.Token = ref.url, referenceToken
+				}
+				cfg.Payments.Provider, cfg.Payments.URL, cfg.Payments.Token = config.PaymentsHTTP, ref.url, referenceToken
+			})}
+			sku := unique("SKU")
+			ref.admin("/admin/stock/"+store+"/"+sku, map[string]any{"on_hand": 3})
+			id := c.place(orderBody("", store, line(sku, 1, 900)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(sku, 1))
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			c.waitEvents(id, "adapter_retrying", 3)
+			return id
+		}},
+		{"stripe-one-capture", func(t *testing.T) string {
+			st := stripetest.NewServer()
+			t.Cleanup(st.Close)
+			c := &api{t: t, base: startOmni(t, "omni-it-histories-stripe", func(cfg *config.Config) {
+				cfg.Returns.Window = 2 * time.Second
+				cfg.Payments.Provider = config.PaymentsStripe
+				cfg.Payments.Stripe.SecretKey, cfg.Payments.Stripe.APIBase = "sk_test_omni", st.URL
+			})}
+			a, b := unique("SKU"), unique("SKU")
+			c.setStock(store, a, 5)
+			c.setStock(store, b, 5)
+			body := orderBody("", store, line(a, 2, 1000), line(b, 1, 500))
+			body["payment"] = map[string]any{"method": "card", "reference": st.CreatePaymentIntent(2500, "gbp"), "amount": 2500}
+			id := c.place(body)
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(a, 2), qty(b, 0)) // b is short: nothing voided yet, the capture will release it
+			code := c.order(id).Pickup.Code
+			c.collectOK(store, id, map[string]any{"pickup_code": code, "lines": []any{qty(a, 1)}})
+			c.collectOK(store, id, map[string]any{"pickup_code": code})
+			return id
+		}},
+		{"capture-refused-then-cancelled", func(t *testing.T) string {
+			// The payment service refuses the capture at the counter: 402,
+			// the order as it was; the contact centre then cancels it.
+			psp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/capture") {
+					w.Header().Set("Content-Type", "application/problem+json")
+					w.WriteHeader(http.StatusConflict)
+					_, _ = w.Write([]byte(`{"type":"https://psp.example/problems/authorization_expired","title":"expired"}`))
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"status":"succeeded","psp_reference":"psp-x"}`))
+			}))
+			t.Cleanup(psp.Close)
+			c := &api{t: t, base: startOmni(t, "omni-it-histories-refused", func(cfg *config.Config) {
+				cfg.Payments.Provider, cfg.Payments.URL, cfg.Payments.Token = config.PaymentsHTTP, psp.URL, "psp-token"
+			})}
+			sku := unique("SKU")
+			c.setStock(store, sku, 2)
+			id := c.place(orderBody("", store, line(sku, 1, 800)))
+			c.waitStatus(id, "awaiting_pick")
+			c.pickOK(store, id, qty(sku, 1))
+			r := c.do(http.MethodPost, "/v1/stores/"+store+"/orders/"+id+"/collect", map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			require.Equal(t, "payment_failed", problem(t, r, http.StatusPaymentRequired))
+			require.Equal(t, "ready_for_collection", c.order(id).Status, "the handover did not happen")
+			r = c.do(http.MethodPost, "/v1/orders/"+id+"/cancel", map[string]any{"reason": "card expired"},
+				"Authorization", "Bearer "+supportKey)
+			require.Equal(t, http.StatusOK, r.Status, "cancel: %s", r.Body)
 			return id
 		}},
 		{"returns-continue-as-new", func(t *testing.T) string {
