@@ -238,7 +238,7 @@ func NewWorker(c client.Client, cfg *config.Config, db *postgres.DB, notifier ac
 		Notifier:  notifier,
 		Projector: metrics.NewProjector(db, m),
 		Prices:    sys.Prices,
-		Carrier:   CarrierOf(cfg, db),
+		Carrier:   CarrierOf(cfg, db, m, log),
 		Shipments: db,
 		Locations: locationsOf(cfg),
 		Signal: func(ctx context.Context, orderID string, r activities.AdapterRetrying) error {

@@ -1,19 +1,24 @@
 package app
 
 import (
+	"log/slog"
+
 	"github.com/omni-retail/omni/activities"
 	"github.com/omni-retail/omni/config"
 	"github.com/omni-retail/omni/internal/adapters/carrier"
 	"github.com/omni-retail/omni/internal/api"
+	"github.com/omni-retail/omni/internal/metrics"
 	"github.com/omni-retail/omni/internal/postgres"
 )
 
 // CarrierOf is the carrier home delivery books parcels with: the HTTP
-// adapter of carrier.url, or without one the built-in development carrier,
-// whose tracking and label URLs start with notify.public_url.
-func CarrierOf(cfg *config.Config, db *postgres.DB) activities.Carrier {
+// adapter of carrier.url (its calls counted in m and logged to log), or
+// without one the built-in development carrier, whose tracking URLs start
+// with notify.public_url.
+func CarrierOf(cfg *config.Config, db *postgres.DB, m *metrics.Metrics, log *slog.Logger) activities.Carrier {
 	if cfg.Carrier.URL != "" {
-		return carrier.New(cfg.Carrier.URL, cfg.Carrier.Token, cfg.Carrier.Timeout, nil)
+		return carrier.New(cfg.Carrier.URL, cfg.Carrier.Token, cfg.Carrier.Timeout, nil,
+			carrier.Observed{Observer: m, Log: log})
 	}
 	return postgres.NewBuiltinCarrier(db, cfg.Notify.PublicURL)
 }
