@@ -34,6 +34,10 @@ func Main(args []string) error {
 	readers := fs.Int("readers", 32, "concurrent clients for the GET phase (0 skips it)")
 	readFor := fs.Duration("read-duration", 15*time.Second, "length of the GET phase")
 	pid := fs.Int("pid", 0, "pid of the omni process, to report its CPU and memory")
+	stockURL := fs.String("stock-url", "", "the reference server (omni reference) Omni's inventory.url points at: seed stock through its "+
+		"PUT /admin/stock/{location}/{sku} instead of Omni's PUT /v1/stores/{id}/stock/{sku} (which answers 409 stock_external then)")
+	stockToken := fs.String("stock-token", "", "bearer token of -stock-url (its -token)")
+	refPID := fs.Int("reference-pid", 0, "pid of the reference server behind Omni's adapters, to report its CPU per order apart from omni's")
 	store := fs.String("store", "store-001", "store to order from")
 	flowName := fs.String("flow", flowCollect, "the order's way to the customer: collect (one store, place → pick → collect) "+
 		"or split (home delivery from two stores: place → pick and ship at each → both parcels delivered)")
@@ -49,7 +53,11 @@ func Main(args []string) error {
 	if *flowName == flowSplit && *store2 == *store {
 		return errors.New("-flow split needs two different stores (-store, -store2)")
 	}
+	if *stockURL != "" && *stockToken == "" {
+		return errors.New("-stock-url needs -stock-token (the reference server's -token)")
+	}
 	b := &bench{base: strings.TrimRight(*base, "/"), store: *store, store2: *store2, flowName: *flowName, pid: *pid,
+		stockURL: strings.TrimRight(*stockURL, "/"), stockToken: *stockToken, refPID: *refPID,
 		temporalAddr: *temporalAddr, namespace: *namespace,
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
@@ -80,6 +88,8 @@ type bench struct {
 	store2, flowName        string
 	temporalAddr, namespace string
 	pid                     int
+	stockURL, stockToken    string // the reference server holding the stock, if Omni's inventory is external
+	refPID                  int    // the reference server's pid, if any
 	http                    *http.Client
 	ids                     []string
 	seq                     atomic.Int64
@@ -95,13 +105,38 @@ var skus = []string{"BENCH-TEE", "BENCH-MUG", "BENCH-CAP"}
 
 func (b *bench) stock(perSKU int) error {
 	for _, s := range skus {
-		body := fmt.Sprintf(`{"on_hand": %d}`, perSKU*2+1000)
-		if _, err := b.do(http.MethodPut, "/v1/stores/"+b.store+"/stock/"+s, nil, body, 200); err != nil {
+		if err := b.setStock(b.store, s, perSKU*2+1000); err != nil {
 			return fmt.Errorf("stock %s: %w", s, err)
 		}
 	}
 	if b.flowName == flowSplit {
 		return b.splitStock(perSKU)
+	}
+	return nil
+}
+
+// setStock sets a store's stock of a SKU: in Omni's built-in ledger, or in
+// the reference server's when Omni's inventory is external (-stock-url).
+func (b *bench) setStock(store, sku string, onHand int) error {
+	body := fmt.Sprintf(`{"on_hand": %d}`, onHand)
+	if b.stockURL == "" {
+		_, err := b.do(http.MethodPut, "/v1/stores/"+store+"/stock/"+sku, nil, body, 200)
+		return err
+	}
+	req, err := http.NewRequest(http.MethodPut, b.stockURL+"/admin/stock/"+store+"/"+sku, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.stockToken)
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT %s/admin/stock/%s/%s: %d %s", b.stockURL, store, sku, resp.StatusCode, strings.TrimSpace(string(raw)))
 	}
 	return nil
 }
@@ -176,7 +211,7 @@ func (b *bench) run(title string, n, c int, steps []step, one func() error) erro
 	var failed atomic.Int64
 	var errMu sync.Mutex
 	var firstErr error
-	cpu0, sys0 := b.cpu(), systemCPU()
+	cpu0, ref0, sys0 := b.cpu(), procCPU(b.refPID), systemCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range c {
@@ -197,7 +232,7 @@ func (b *bench) run(title string, n, c int, steps []step, one func() error) erro
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, sys1 := b.cpu(), systemCPU()
+	cpu1, ref1, sys1 := b.cpu(), procCPU(b.refPID), systemCPU()
 	done := int64(n) - failed.Load()
 	fmt.Printf("== %s, %s\n", title, elapsed.Round(time.Millisecond))
 	fmt.Printf("complete orders/s     %.1f   (%d complete, %d failed)\n", float64(done)/elapsed.Seconds(), done, failed.Load())
@@ -213,7 +248,11 @@ func (b *bench) run(title string, n, c int, steps []step, one func() error) erro
 			fmt.Printf("omni CPU per order    %s\n", ms((cpu1-cpu0)/time.Duration(done)))
 			fmt.Printf("omni RSS              %s\n", b.rss())
 		}
-		fmt.Printf("machine CPU per order %s   (all processes: omni, PostgreSQL, this load generator)\n",
+		if b.refPID > 0 {
+			fmt.Printf("reference CPU/order   %s   (the reference server behind the adapters, pid %d; its PostgreSQL is in the machine figure)\n",
+				ms((ref1-ref0)/time.Duration(done)), b.refPID)
+		}
+		fmt.Printf("machine CPU per order %s   (all processes: omni, PostgreSQL, this load generator, any reference server)\n",
 			ms((sys1-sys0)/time.Duration(done)))
 	}
 	if id, ok := b.lastComplete.Load().(string); ok && b.temporalAddr != "" {
@@ -338,7 +377,7 @@ func (b *bench) reads(c int, d time.Duration) error {
 	}
 	var lat sample
 	var count, failed atomic.Int64
-	cpu0, sys0 := b.cpu(), systemCPU()
+	cpu0, ref0, sys0 := b.cpu(), procCPU(b.refPID), systemCPU()
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for w := range c {
@@ -365,9 +404,12 @@ func (b *bench) reads(c int, d time.Duration) error {
 	fmt.Printf("requests/s            %.0f   (%d failed)\n", float64(count.Load())/d.Seconds(), failed.Load())
 	fmt.Printf("%-22s %10s %10s\n", "GET /v1/orders/{id}", ms(lat.pct(0.5)), ms(lat.pct(0.99)))
 	if n := count.Load(); n > 0 {
-		cpu1, sys1 := b.cpu(), systemCPU()
+		cpu1, ref1, sys1 := b.cpu(), procCPU(b.refPID), systemCPU()
 		if b.pid > 0 {
 			fmt.Printf("omni CPU per request  %.0f µs\n", float64((cpu1-cpu0).Microseconds())/float64(n))
+		}
+		if b.refPID > 0 {
+			fmt.Printf("reference CPU/req.    %.0f µs\n", float64((ref1-ref0).Microseconds())/float64(n))
 		}
 		fmt.Printf("machine CPU per req.  %.0f µs   (omni, PostgreSQL and this load generator)\n",
 			float64((sys1-sys0).Microseconds())/float64(n))
@@ -427,11 +469,14 @@ func (b *bench) do(method, path string, headers map[string]string, body string, 
 }
 
 // cpu is the omni process's user+system CPU time so far.
-func (b *bench) cpu() time.Duration {
-	if b.pid == 0 {
+func (b *bench) cpu() time.Duration { return procCPU(b.pid) }
+
+// procCPU is a process's user+system CPU time so far (0 for pid 0).
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
 		return 0
 	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.pid))
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

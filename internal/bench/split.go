@@ -23,8 +23,7 @@ func (b *bench) splitStock(perSKU int) error {
 		store, sku string
 		onHand     int
 	}{{b.store, splitSKUs[0], onHand}, {b.store2, splitSKUs[1], onHand}, {b.store, splitSKUs[1], 0}, {b.store2, splitSKUs[0], 0}} {
-		body := fmt.Sprintf(`{"on_hand": %d}`, s.onHand)
-		if _, err := b.do(http.MethodPut, "/v1/stores/"+s.store+"/stock/"+s.sku, nil, body, 200); err != nil {
+		if err := b.setStock(s.store, s.sku, s.onHand); err != nil {
 			return fmt.Errorf("stock %s at %s: %w", s.sku, s.store, err)
 		}
 	}
