@@ -196,6 +196,8 @@ type orderRun struct {
 	settlements workflow.ReceiveChannel
 	// retries are steps failing at a retailer's system (activities.SignalAdapterRetrying).
 	retries workflow.ReceiveChannel
+	// contacts are interactions with the customer about the order (contacts.go).
+	contacts workflow.ReceiveChannel
 	// stepping counts the steps the turn's holder waits for, other than
 	// projections: while it waits, a failing step's news is recorded aside
 	// (payments.go); asideBusy holds the holder back until that is written.
@@ -258,6 +260,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	r.recordLookups(ctx)
 	r.recordSettlements(ctx)
 	r.recordRetries(ctx)
+	r.recordContacts(ctx)
 
 	if in.State == nil {
 		release, err := r.take(ctx)
@@ -317,6 +320,7 @@ func (r *orderRun) register(ctx workflow.Context) error {
 	r.lookups = workflow.GetSignalChannel(ctx, SignalLookedUpForReturn)
 	r.settlements = workflow.GetSignalChannel(ctx, SignalPaymentSettled)
 	r.retries = workflow.GetSignalChannel(ctx, activities.SignalAdapterRetrying)
+	r.contacts = workflow.GetSignalChannel(ctx, SignalCustomerContacted)
 	return workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) {
 		return StateView{Order: r.o, Done: r.done, Idle: r.idle(), Pending: len(r.pending), Outbox: len(r.outbox)}, nil
 	})

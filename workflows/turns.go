@@ -150,7 +150,8 @@ func (r *orderRun) overBudget(ctx workflow.Context) bool {
 func (r *orderRun) continueAsNew(ctx workflow.Context) error {
 	quiet := func() bool {
 		return r.idle() && !r.sending && workflow.AllHandlersFinished(ctx) && len(r.pending) == 0 &&
-			r.lockouts.Len() == 0 && r.lookups.Len() == 0 && r.settlements.Len() == 0 && r.retries.Len() == 0
+			r.lockouts.Len() == 0 && r.lookups.Len() == 0 && r.settlements.Len() == 0 && r.retries.Len() == 0 &&
+			r.contacts.Len() == 0
 	}
 	for {
 		if err := workflow.Await(ctx, func() bool {
