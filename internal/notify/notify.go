@@ -247,6 +247,13 @@ func (s *Notifier) compose(ctx context.Context, n activities.Notification) (Mess
 	if _, ok := fields["currency"]; !ok && o.Currency != "" {
 		fields["currency"] = o.Currency
 	}
+	// Products by SKU, so that messages name what people recognise
+	// ({{product .sku $.products}}), not a bare SKU.
+	products := make(map[string]any, len(o.Lines))
+	for _, l := range o.Lines {
+		products[l.SKU] = l.Label()
+	}
+	fields["products"] = products
 	for _, prefix := range []string{"", "previous_"} {
 		if id, ok := fields[prefix+"store_id"].(string); ok && id != "" {
 			name := s.o.StoreNames[id]

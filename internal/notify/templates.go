@@ -162,6 +162,16 @@ func funcsFor(lang string) template.FuncMap {
 			}
 			return t.UTC().Format(loc.date)
 		},
+		// product names a SKU as people recognise it, from the order's
+		// lines (the "products" field), else the SKU itself.
+		"product": func(sku, products any) string {
+			if m, ok := products.(map[string]any); ok {
+				if name, ok := m[fmt.Sprint(sku)].(string); ok && name != "" {
+					return name
+				}
+			}
+			return fmt.Sprint(sku)
+		},
 		// money writes an amount in minor units in its currency.
 		"money": func(amount, currency any) string {
 			n, ok := asInt(amount)

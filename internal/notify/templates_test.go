@@ -170,3 +170,14 @@ func TestMoney(t *testing.T) {
 	require.Equal(t, "KWD 1.999", en(float64(1999), "KWD"))
 	require.Equal(t, "19,99 EUR", fr(float64(1999), "EUR"))
 }
+
+func TestMessagesNameProductsNotSKUs(t *testing.T) {
+	data, err := normalize(workflowData["short_picked"])
+	require.NoError(t, err)
+	data["order_number"], data["link"] = "1042", "https://shop.example/o/ct1.token"
+	data["products"] = map[string]any{"SKU-9": "Linen shirt (Navy, M)"}
+	r, err := Render("en", "short_picked", data)
+	require.NoError(t, err)
+	require.Contains(t, r.Body, "Linen shirt (Navy, M) x 2")
+	require.NotContains(t, r.Body, "SKU-9")
+}

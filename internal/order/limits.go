@@ -49,6 +49,11 @@ const (
 	MaxAddressFieldLength = 200
 	// MaxParcels bounds the parcels of one shipment.
 	MaxParcels = 50
+	// MaxProductNameLength, MaxVariantLength and MaxImageURLLength bound a
+	// line's product as the checkout sends it.
+	MaxProductNameLength = 200
+	MaxVariantLength     = 100
+	MaxImageURLLength    = 2048
 )
 
 // TooLong reports whether s has more than limit characters (runes).

@@ -239,8 +239,10 @@ type Line struct {
 	SKU       string `json:"sku"`
 	Quantity  int64  `json:"quantity"`
 	UnitPrice int64  `json:"unit_price"`
-	Picked    int64  `json:"picked"`
-	Collected int64  `json:"collected"`
+	// Product is the line's name, picture and variant from the checkout.
+	Product
+	Picked    int64 `json:"picked"`
+	Collected int64 `json:"collected"`
 	// Refused is what the customer turned down at the counter.
 	Refused int64 `json:"refused"`
 	// Uncollected is what the customer never came for: released when the
@@ -465,4 +467,16 @@ func (o Order) WithoutPickupCode() Order {
 	o.Pickup.Code = ""
 	o.Customer.PushToken = ""
 	return o
+}
+
+// Label is how people recognise the line: its product's name and variant,
+// else its SKU.
+func (l Line) Label() string {
+	switch {
+	case l.Name == "":
+		return l.SKU
+	case l.Variant != "":
+		return l.Name + " (" + l.Variant + ")"
+	}
+	return l.Name
 }

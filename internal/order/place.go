@@ -3,6 +3,7 @@ package order
 import (
 	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -33,11 +34,21 @@ type PlaceRequest struct {
 	Nominee *Nominee `json:"nominee,omitempty"`
 }
 
-// PlaceLine is one ordered SKU.
+// PlaceLine is one ordered SKU, with the product as the checkout shows it.
 type PlaceLine struct {
 	SKU       string `json:"sku"`
 	Quantity  int64  `json:"quantity"`
 	UnitPrice int64  `json:"unit_price"`
+	Product
+}
+
+// Product is what people recognise a line by: its name, and optionally its
+// picture and variant ("Navy, M"). Every page and message shows it instead
+// of a bare SKU.
+type Product struct {
+	Name     string `json:"name,omitempty"`
+	ImageURL string `json:"image_url,omitempty"`
+	Variant  string `json:"variant,omitempty"`
 }
 
 // PaymentRequest is the tender authorised by the checkout.
@@ -90,6 +101,7 @@ func (r *PlaceRequest) Validate() error {
 		if l.UnitPrice < 1 || l.UnitPrice > MaxUnitPrice {
 			bad(at+".unit_price", "must be between 1 and %d minor units", MaxUnitPrice)
 		}
+		l.Product.validate(at, bad)
 		total += l.Quantity * l.UnitPrice
 	}
 	if n := r.Nominee; n != nil {
@@ -178,6 +190,22 @@ func (f *Fulfilment) validate(bad func(field, format string, args ...any)) {
 	}
 }
 
+// validate reports what is wrong with a line's product.
+func (p Product) validate(at string, bad func(field, format string, args ...any)) {
+	if TooLong(p.Name, MaxProductNameLength) {
+		bad(at+".name", "must be at most %d characters", MaxProductNameLength)
+	}
+	if TooLong(p.Variant, MaxVariantLength) {
+		bad(at+".variant", "must be at most %d characters", MaxVariantLength)
+	}
+	if u := p.ImageURL; u != "" {
+		parsed, err := url.Parse(u)
+		if TooLong(u, MaxImageURLLength) || err != nil || parsed.Scheme != "https" || parsed.Host == "" {
+			bad(at+".image_url", "must be an https URL of at most %d characters", MaxImageURLLength)
+		}
+	}
+}
+
 // validate reports what is wrong with the customer of an order through bad.
 func (c *Customer) validate(bad func(field, format string, args ...any)) {
 	switch {
@@ -255,7 +283,7 @@ func (r *PlaceRequest) NewOrder(id, number string) Order {
 	}
 	lines := make([]Line, len(r.Lines))
 	for i, l := range r.Lines {
-		lines[i] = Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: l.UnitPrice}
+		lines[i] = Line{SKU: l.SKU, Quantity: l.Quantity, UnitPrice: l.UnitPrice, Product: l.Product}
 	}
 	customer := r.Customer
 	customer.Phone, _ = NormalPhone(customer.Phone)
