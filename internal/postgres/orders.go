@@ -105,6 +105,7 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, actor, key string, reque
 		queueFulfilments(b, o)
 		queueEvent(b, o.ID, o.Version, placed)
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
+		queueCustomer(b, o.ID, true) // the customer in the read model (customers.go)
 		b.Queue(`insert into payments (order_id, kind, amount, currency, reference, step_key)
 			values ($1, 'authorization', $2, $3, $4, $5)`, o.ID, pay.Authorized, o.Currency, pay.Reference, o.ID+"/authorization")
 		b.Queue(`insert into idempotency_keys (key, request_hash, order_id, status_code, response) values ($1, $2, $3, 201, $4)`,
@@ -260,6 +261,7 @@ func (db *DB) Project(ctx context.Context, o order.Order, events []order.Event, 
 	if len(events) > 0 {
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
 	}
+	queueCustomer(b, o.ID, len(events) > 0) // the customer in the read model (customers.go)
 	br := db.pool.SendBatch(ctx, b)
 	err = br.QueryRow().Scan(&previous)
 	applied = err == nil
