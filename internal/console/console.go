@@ -16,8 +16,9 @@ var assets embed.FS
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// Handler serves the console at /console/ (and /console), its assets under
-// /console/assets/, and the customer's order page at /o/{token}.
+// Handler serves the console at /console/ (and /console), the support
+// console at /support/ (and /support), their assets under /console/assets/,
+// and the customer's order page at /o/{token}.
 func Handler() http.Handler {
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
@@ -41,6 +42,9 @@ func Handler() http.Handler {
 		case p == "/console" || p == "/console/":
 			h.Set("Cache-Control", "no-cache")
 			serveFile(w, r, static, "console.html")
+		case p == "/support" || p == "/support/":
+			h.Set("Cache-Control", "no-cache")
+			serveFile(w, r, static, "support.html")
 		case strings.HasPrefix(p, "/o/") && !strings.Contains(p[len("/o/"):], "/"):
 			h.Set("Cache-Control", "no-store")
 			serveFile(w, r, static, "order.html")
