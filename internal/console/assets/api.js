@@ -434,3 +434,16 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
     default: return e.type.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
   }
 }
+
+// productName is how people recognise an order line: its product's name and
+// variant when the checkout gave them, else its SKU.
+export function productName(line) {
+  if (!line || !line.name) return line ? line.sku : '';
+  return line.variant ? `${line.name} (${line.variant})` : line.name;
+}
+
+// productCell is a line's product for a table's row heading: the name, with
+// the SKU beside it for staff when there is a name.
+export function productCell(line, ...extra) {
+  return h('th', { scope: 'row' }, productName(line), line.name ? h('span', { class: 'hint' }, line.sku) : null, ...extra);
+}

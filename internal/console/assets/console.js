@@ -4,7 +4,7 @@
 // customer in the store what the store lacks (endless aisle).
 import {
   client, follow, h, showError, money, minorUnits, majorUnits, when, timeOnly, STATUS, FULFILMENT_STATUS, FULFILMENT_TYPE,
-  describe, channelWords,
+  describe, channelWords, productName, productCell,
 } from './api.js';
 
 const SESSION_KEY = 'omni.console';
@@ -706,7 +706,7 @@ function linesCard(o, columns) {
       h('thead', {}, h('tr', {},
         h('th', { scope: 'col' }, 'Item'), columns.map(([k]) => h('th', { scope: 'col', class: 'n' }, k)), h('th', { scope: 'col', class: 'n' }, 'Price'))),
       h('tbody', {}, o.lines.map((l) => h('tr', {},
-        h('th', { scope: 'row' }, l.sku),
+        productCell(l),
         columns.map(([, value]) => h('td', { class: 'n' }, value(l))),
         h('td', { class: 'n' }, fmt(l.unit_price))))),
       h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: String(columns.length + 1) }, 'Order total'), h('td', { class: 'n' }, fmt(total)))))));
@@ -852,7 +852,7 @@ function pickPanel(o, f) {
       ? 'Count what you found on the shelf for each item this store sends; the rest of the order comes from elsewhere.'
       : 'Count what you found on the shelf for each item.'),
     h('div', { class: 'lines-form' }, steppers.map(({ line, s }, i) => h('div', { class: 'line-item' },
-      h('label', { for: `pick-${i}`, class: 'what' }, line.sku, h('span', { class: 'hint' }, `${line.quantity} ordered · ${fmt(line.unit_price)} each`)),
+      h('label', { for: `pick-${i}`, class: 'what' }, productName(o.lines.find((l) => l.sku === line.sku) || line), h('span', { class: 'hint' }, `${line.sku} · ${line.quantity} ordered · ${fmt(line.unit_price)} each`)),
       s.el))),
     summary,
     h('div', { class: 'actions-row' }, button),
@@ -1111,7 +1111,7 @@ function collectPanel(o) {
     h('fieldset', {},
       h('legend', {}, 'Items'),
       h('div', { class: 'lines-form' }, rows.map((r, i) => h('div', { class: 'line-item wide' },
-        h('span', { class: 'what' }, r.line.sku, h('span', { class: 'hint' }, `${held(r.line)} waiting · ${fmt(r.line.unit_price)} each`)),
+        h('span', { class: 'what' }, productName(r.line), h('span', { class: 'hint' }, `${r.line.sku} · ${held(r.line)} waiting · ${fmt(r.line.unit_price)} each`)),
         h('div', { class: 'line-extra' },
           h('div', {}, h('label', { for: `collect-take-${i}` }, 'Hand over'), r.take.el),
           h('div', {}, h('label', { for: `collect-refuse-${i}` }, 'Refused'), r.refuse.el)))))),

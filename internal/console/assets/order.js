@@ -1,7 +1,7 @@
 // The customer's order page, /o/{token}: where the order is, the pickup code
 // to show at the counter, each parcel's tracking, the history, live;
 // cancellation while allowed, and "I'm here" for a curbside collection.
-import { client, follow, h, showError, money, when, describe } from './api.js';
+import { client, follow, h, showError, money, when, describe, productName } from './api.js';
 import { qrSvg } from './qr.js';
 
 const view = document.getElementById('view');
@@ -180,7 +180,7 @@ function render() {
     h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'n' }, 'Quantity'), h('th', { scope: 'col', class: 'n' }, 'Price'))),
       h('tbody', {}, o.lines.map((l) => h('tr', {},
-        h('th', { scope: 'row' }, l.sku, l.returned ? h('span', { class: 'hint' }, `${l.returned} returned`) : null),
+        h('th', { scope: 'row' }, productName(l), l.returned ? h('span', { class: 'hint' }, `${l.returned} returned`) : null),
         h('td', { class: 'n' }, l.quantity),
         h('td', { class: 'n' }, fmt(l.quantity * l.unit_price))))),
       h('tfoot', {}, h('tr', {}, h('th', { scope: 'row', colspan: '2' }, 'Total'), h('td', { class: 'n' }, fmt(total))))))));
