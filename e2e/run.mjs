@@ -847,6 +847,106 @@ async function main() {
       }
     });
 
+    await step('support: an agent finds a customer by a phone typed any way, sees every order, logs a call about one and acts on another', async () => {
+      const S = cfg.support;
+      const page = await staffCtx.newPage();
+      watch(page, 'support console', problems);
+      page.setDefaultTimeout(15000);
+      const keys = []; // the Idempotency-Key of each interaction sent
+      page.on('request', (req) => {
+        if (req.method() === 'POST' && /\/interactions$/.test(new URL(req.url()).pathname)) keys.push(req.headers()['idempotency-key']);
+      });
+      try {
+        await page.goto(`${base}/support/`);
+        const headers = (await page.request.get(`${base}/support/`)).headers();
+        assert.match(headers['content-security-policy'] || '', /default-src 'none'/, 'the support console has the strict CSP');
+        // Signed in with the keyboard only: the key field has the focus.
+        await page.getByLabel('Support key').waitFor();
+        await page.keyboard.type(S.key);
+        await page.keyboard.press('Tab');
+        await page.keyboard.type(S.agent);
+        await page.keyboard.press('Enter');
+        const search = page.getByLabel(/^Email, phone, name or order number/);
+        await search.waitFor();
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'search-q', 'the focus is in the search box');
+        await page.keyboard.type(S.phoneTyped);
+        await page.keyboard.press('Enter');
+        const hit = page.locator(`#results a[data-customer-id="${S.customer}"]`);
+        await hit.waitFor();
+        assert.match(await hit.innerText(), new RegExp(S.name));
+        assert.deepEqual(await unlabelled(page), [], 'every control of the search has a label');
+        await touchSized(page, 'support search');
+        await shot(page, 'support-search');
+        await hit.click();
+
+        // The customer: details and every order, web, app and the guest one with the same email.
+        await page.getByRole('heading', { name: S.name, level: 1 }).waitFor();
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'customer-title', 'the focus moves to the customer');
+        await page.locator('#customer-facts', { hasText: S.email }).waitFor();
+        for (const o of S.orders) {
+          const item = page.locator(`#orders li[data-order-id="${o.id}"]`, { hasText: cfg.storeName }); // named once Omni says
+          await item.waitFor();
+          assert.match(await item.innerText(), new RegExp(`Order ${o.number}\\b`));
+          assert.match(await item.innerText(), new RegExp(`Channel\\s+${o.channelWords}`));
+        }
+        assert.equal(await page.locator('#orders li[data-order-id]').count(), S.orders.length, 'every order, and only the customer’s');
+        await page.locator('#live', { hasText: 'Live' }).waitFor();
+        await page.locator('#timeline li[data-type="placed"]').first().waitFor();
+        await page.evaluate(() => { window.omniNoReload = true; });
+
+        // Log the call about the app order: a summary is required, and the
+        // error is shown next to it; then it is logged with a new key.
+        const about = S.orders.find((o) => o.id === S.callAbout);
+        await page.getByLabel('How the customer got in touch').selectOption('phone');
+        await page.getByLabel(/^About order/).selectOption(about.id);
+        await page.getByRole('button', { name: 'Log contact' }).click();
+        const summary = page.getByLabel(/^Summary/);
+        await page.locator('#log-summary-error:not([hidden])').waitFor();
+        assert.equal(await summary.getAttribute('aria-invalid'), 'true');
+        assert.equal(await summary.getAttribute('aria-describedby'), 'log-summary-error', 'the error is tied to its field');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'log-summary', 'the focus moves to the field at fault');
+        await summary.fill(S.summary);
+        await page.getByLabel(/^Outcome/).fill('resolved');
+        assert.deepEqual(await unlabelled(page), [], 'every control of the customer view has a label');
+        await touchSized(page, 'support customer');
+        await page.getByRole('button', { name: 'Log contact' }).click();
+        await page.locator('#log-done', { hasText: `Phone call logged about order ${about.number}` }).waitFor();
+        await page.locator('#interaction-list li[data-channel="phone"]', { hasText: S.summary }).waitFor();
+        // Live, through the customer's timeline stream, without a reload.
+        await page.locator('#timeline li[data-kind="interaction"]', { hasText: S.summary }).waitFor();
+        assert.equal(keys.length, 2, 'the refused attempt and the logged one');
+        assert.ok(keys.every((k) => /^[0-9a-f-]{36}$/.test(k || '')), 'each carries an Idempotency-Key');
+        assert.notEqual(keys[0], keys[1], 'a new attempt has a new key');
+        await shot(page, 'support-customer');
+
+        // Actions on an order without leaving the page: extend the pickup of
+        // the ready order and resend its last message, cancel the guest order.
+        const web = S.orders.find((o) => o.id === S.resend);
+        const outcome = async (o, text) => {
+          const item = page.locator(`#orders li[data-order-id="${o.id}"]`);
+          const said = item.locator('.success', { hasText: text }).or(item.locator('.error:not([hidden])'));
+          await said.first().waitFor();
+          assert.match(await said.first().innerText(), text);
+        };
+        await page.getByRole('button', { name: `Extend the pickup of order ${web.number}`, exact: true }).click();
+        await outcome(web, /pickup of order .* is extended/);
+        await page.getByRole('button', { name: `Resend the last message of order ${web.number}`, exact: true }).click();
+        await outcome(web, /sent again/);
+        const guest = S.orders.find((o) => o.id === S.cancel);
+        await page.getByRole('button', { name: `Cancel order ${guest.number}`, exact: true }).click();
+        const reason = page.getByLabel(/^Reason for cancelling/);
+        assert.equal(await page.evaluate(() => document.activeElement.id), `cancel-reason-${guest.id}`, 'the focus moves to the reason');
+        await reason.fill('Customer called: ordered twice');
+        await page.locator(`#orders li[data-order-id="${guest.id}"] form`).getByRole('button', { name: `Cancel order ${guest.number}`, exact: true }).click();
+        await page.locator(`#orders li[data-order-id="${guest.id}"] .badge[data-status="cancelled"]`).waitFor();
+        await page.locator(`#timeline li[data-type="cancelled"][data-order-id="${guest.id}"]`).waitFor();
+        assert.equal(await page.evaluate(() => window.omniNoReload), true, 'the support console did not reload');
+        await touchSized(page, 'support customer after actions');
+      } finally {
+        await page.close();
+      }
+    });
+
     await step('no script errors, CSP violations or requests outside Omni', async () => {
       assert.deepEqual(problems, []);
     });

@@ -50,7 +50,8 @@ type meBody struct {
 	Role   auth.Role        `json:"role"`
 	Name   string           `json:"name"`
 	Stores []postgres.Store `json:"stores,omitempty"`
-	// AllStores names every store, for store staff to see where an order went.
+	// AllStores names every store, for store staff to see where an order
+	// went and for the contact centre to see where a customer's orders are.
 	AllStores []postgres.Store `json:"all_stores,omitempty"`
 	// OrderID is the order a customer token opens.
 	OrderID string `json:"order_id,omitempty"`
@@ -67,6 +68,10 @@ func (s *Server) me(c echo.Context) error {
 			return err
 		}
 		body.Stores = known
+	}
+	if len(p.Stores) > 0 || p.Role == auth.RoleSupport {
+		// Store staff see where an order went; the contact centre, where the customer's orders are.
+		var err error
 		if body.AllStores, err = s.db.AllStores(c.Request().Context()); err != nil {
 			return err
 		}

@@ -37,7 +37,12 @@ import (
 // aisle: the associate orders for a customer in the store an item only
 // another store has, for home delivery, is told of a missing field next to
 // it, fixes it and gets the order's number (the order is then checked here:
-// channel store, placed at this store, by the associate). Screenshots go to
+// channel store, placed at this store, by the associate). And the contact
+// centre (issue 14): an agent signs in to the support console, finds a
+// customer by a phone number typed any way, sees their web, app and guest
+// orders, logs a call about one (checked here through the API and on the
+// order's timeline), resends a message and cancels an order without leaving
+// the page. Screenshots go to
 // $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
 //
 // It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
@@ -151,6 +156,34 @@ func TestBrowser(t *testing.T) {
 	c.setStock(store, kettle, 0)
 	c.setStock(kettleFrom, kettle, 3)
 	c.setPrice(kettle, "GBP", 4500)
+	// The contact centre (issue 14): one customer's orders on the web and in
+	// the app, and a guest order with the same email, which joins them.
+	supportCustomer := unique("c-e2e-support")
+	supportEmail := supportCustomer + "@example.com"
+	supportOrders := make([]map[string]any, 0, 3)
+	for _, o := range []struct{ channel, words, customerID string }{
+		{"web", "online", supportCustomer}, {"app", "in the app", supportCustomer}, {"web", "online", ""},
+	} {
+		body := orderBody("", store, line(socks, 1, 799))
+		body["channel"] = o.channel
+		customer := map[string]any{"email": supportEmail, "phone": "+447700900001", "name": "Mary Somerville"}
+		if o.customerID != "" {
+			customer["id"] = o.customerID
+		}
+		body["customer"] = customer
+		oid := c.place(body)
+		supportOrders = append(supportOrders, map[string]any{"id": oid, "channel": o.channel, "channelWords": o.words})
+	}
+	for _, o := range supportOrders {
+		o["number"] = c.waitStatus(o["id"].(string), "awaiting_pick").Number
+	}
+	// The web order is ready, its message sent: support extends its pickup and resends the message.
+	c.pickOK(store, supportOrders[0]["id"].(string), qty(socks, 1))
+	c.waitStatus(supportOrders[0]["id"].(string), "ready_for_collection")
+	require.Eventually(t, func() bool {
+		return len(c.notifications(supportOrders[0]["id"].(string), "Authorization", "Bearer "+supportKey)) > 0
+	}, 20*time.Second, 50*time.Millisecond, "the ready message is sent")
+	supportCall := "Asked when the app order is ready: " + supportCustomer
 	const associate = "Sam (e2e)" // the name the associate signs in with
 	// What the browser did that this test checks afterwards (the order it placed).
 	results := filepath.Join(t.TempDir(), "e2e-results.json")
@@ -174,6 +207,10 @@ func TestBrowser(t *testing.T) {
 		"curbside": curbside,
 		"endless":  map[string]any{"sku": kettle, "price": 4500, "from": kettleFrom, "actor": associate},
 		"results":  results,
+		"support": map[string]any{"key": supportKey, "agent": "Priya (e2e)", "phoneTyped": "+44 7700-900 001",
+			"customer": supportCustomer, "name": "Mary Somerville", "email": supportEmail, "orders": supportOrders,
+			"callAbout": supportOrders[1]["id"], "resend": supportOrders[0]["id"], "cancel": supportOrders[2]["id"],
+			"summary": supportCall},
 		"clocks": map[string]any{"baseURL": clocksURL, "store": "store-003", "storeName": "Leeds Trinity",
 			"key": "dev-store-003-key", "sku": hat},
 	}
@@ -246,6 +283,41 @@ func TestBrowser(t *testing.T) {
 	handovers, _ := c.eventsOfType(curbside["id"].(string), "collected")
 	require.Len(t, handovers, 1)
 	require.Equal(t, true, handovers[0].Data["curbside"])
+
+	// The call the agent logged, as the API reads it: on the customer, about
+	// the app order, by the agent through the contact centre, and on that
+	// order's timeline; the guest order cancelled from the support console.
+	var viewed struct {
+		Orders []struct {
+			ID string `json:"id"`
+		} `json:"orders"`
+		Interactions []struct {
+			ID      string `json:"id"`
+			Channel string `json:"channel"`
+			Summary string `json:"summary"`
+			OrderID string `json:"order_id"`
+			Outcome string `json:"outcome"`
+			Actor   string `json:"actor"`
+		} `json:"interactions"`
+	}
+	r = c.do(http.MethodGet, "/v1/customers/"+supportCustomer, nil, "Authorization", "Bearer "+supportKey)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.NoError(t, json.Unmarshal(r.Body, &viewed))
+	require.Len(t, viewed.Orders, len(supportOrders), "web, app and the guest order with the same email: %s", r.Body)
+	require.Len(t, viewed.Interactions, 1, "%s", r.Body)
+	call := viewed.Interactions[0]
+	require.Equal(t, "phone", call.Channel)
+	require.Equal(t, supportCall, call.Summary)
+	require.Equal(t, supportOrders[1]["id"], call.OrderID)
+	require.Equal(t, "resolved", call.Outcome)
+	require.Equal(t, "Priya (e2e)", call.Actor)
+	contacted, _ := c.waitEvents(supportOrders[1]["id"].(string), "customer_contacted", 1)
+	require.Equal(t, "contact_centre", contacted[0].Channel)
+	require.Equal(t, "Priya (e2e)", contacted[0].Actor)
+	require.Equal(t, "cancelled", c.order(supportOrders[2]["id"].(string)).Status)
+	extended, _ := c.eventsOfType(supportOrders[0]["id"].(string), "pickup_extended")
+	require.Len(t, extended, 1, "the pickup extended once, from the support console")
+	require.Equal(t, "contact_centre", extended[0].Channel)
 
 	// The endless-aisle order placed in the console: channel store, placed
 	// at this store, sourced to Manchester, by the associate the console named.

@@ -43,6 +43,7 @@ function start() {
   document.getElementById('agent-name').textContent = session.actor || session.name || 'Support';
   api.get('/v1/me').then((me) => {
     storeNames = Object.fromEntries((me.all_stores || []).map((s) => [s.id, s.name]));
+    if (current && current.data) renderOrders();
   }).catch(() => {}); // names are a nicety: ids are shown without them
   route();
 }
@@ -270,8 +271,11 @@ async function openCustomer(id) {
   me.data = data;
   renderCustomer();
   focusHeading();
-  loadTimeline(true);
-  me.stream = follow(`/v1/customers/${enc(id)}/timeline/stream`, session.key, onLive, (state, status) => {
+  await loadTimeline(true);
+  if (current !== me) return;
+  // The stream starts with the newest entry (already shown), then sends each
+  // new one; after a drop it resumes from the last one it sent.
+  me.stream = follow(`/v1/customers/${enc(id)}/timeline/stream?limit=1`, session.key, onLive, (state, status) => {
     if (current !== me) return;
     live.className = `live ${state === 'live' ? 'on' : 'off'}`;
     live.textContent = state === 'live' ? 'Live' : state === 'closed' ? 'Not updating' : 'Reconnecting…';
@@ -391,6 +395,9 @@ function sender(name) {
 }
 
 async function orderAction(o, button, err, path, body, done) {
+  if (button.disabled) return;
+  orderFlash.delete(o.id); // the last action's word makes way for this one's
+  button.closest('li.customer-order')?.querySelector(':scope > .success')?.remove();
   await busy(button, err, async () => {
     await sender(path)(`/v1/orders/${enc(o.id)}/${path}`, body);
     orderFlash.set(o.id, { ok: true, text: done });
