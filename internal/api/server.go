@@ -134,6 +134,14 @@ func New(o Options) *Server {
 	v1.POST("/orders/:id/arrived", s.arrived, allow(checkout, customer), s.visibleOrder)
 	v1.GET("/orders/:id/notifications", s.listNotifications, allow(checkout, support), s.visibleOrder)
 	v1.POST("/orders/:id/notifications/resend", s.resendNotification, allow(support), s.visibleOrder)
+	// The customer across channels (customers.go): the contact centre's view,
+	// and the orders a checkout placed for a customer it serves.
+	v1.GET("/customers", s.searchCustomers, allow(support))
+	v1.GET("/customers/:customer_id", s.getCustomer, allow(support))
+	v1.GET("/customers/:customer_id/orders", s.customerOrders, allow(checkout, support))
+	v1.GET("/customers/:customer_id/timeline", s.customerTimeline, allow(support))
+	v1.GET("/customers/:customer_id/timeline/stream", s.streamCustomerTimeline, allow(support))
+	v1.POST("/customers/:customer_id/interactions", s.addInteraction, allow(support))
 	stores := v1.Group("/stores/:store_id", allow(store, admin), storeStaff)
 	staff := allow(store)
 	stores.GET("/orders", s.storeQueue, staff)

@@ -105,7 +105,8 @@ func (db *DB) PlaceOrder(ctx context.Context, placedBy, actor, key string, reque
 		queueFulfilments(b, o)
 		queueEvent(b, o.ID, o.Version, placed)
 		b.Queue(notifySQL, o.ID) // delivered on commit: wakes the order's event streams
-		queueCustomer(b, o.ID, true) // the customer in the read model (customers.go)
+		// The customer in the read model (customers.go).
+		queueCustomer(b, o.ID, true)
 		b.Queue(`insert into payments (order_id, kind, amount, currency, reference, step_key)
 			values ($1, 'authorization', $2, $3, $4, $5)`, o.ID, pay.Authorized, o.Currency, pay.Reference, o.ID+"/authorization")
 		b.Queue(`insert into idempotency_keys (key, request_hash, order_id, status_code, response) values ($1, $2, $3, 201, $4)`,
