@@ -939,7 +939,7 @@ async function main() {
         await reason.fill('Customer called: ordered twice');
         await page.locator(`#orders li[data-order-id="${guest.id}"] form`).getByRole('button', { name: `Cancel order ${guest.number}`, exact: true }).click();
         await page.locator(`#orders li[data-order-id="${guest.id}"] .badge[data-status="cancelled"]`).waitFor();
-        await page.locator(`#timeline li[data-type="cancelled"][data-order-id="${guest.id}"]`).waitFor();
+        await page.locator(`#timeline li[data-kind="order_event"][data-type="cancelled"][data-order-id="${guest.id}"]`).waitFor();
         assert.equal(await page.evaluate(() => window.omniNoReload), true, 'the support console did not reload');
         await touchSized(page, 'support customer after actions');
       } finally {

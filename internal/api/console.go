@@ -28,7 +28,7 @@ func (s *Server) consoleRoutes(e *echo.Echo, v1, stores *echo.Group) {
 	e.GET("/console", pages)
 	e.GET("/console/*", pages)
 	e.GET("/support", pages)
-	e.GET("/support/", pages)
+	e.GET("/support/*", pages)
 	e.GET("/o/:token", pages)
 
 	v1.GET("/me", s.me, allow(auth.RoleCheckout, auth.RoleStore, auth.RoleSupport, auth.RoleCustomer, auth.RoleAdmin))

@@ -56,6 +56,9 @@ func TestPaths(t *testing.T) {
 		"/console/assets/console.html": http.StatusNotFound,
 		"/console/other":               http.StatusNotFound,
 		"/o/a/b":                       http.StatusNotFound,
+		"/support":                     http.StatusOK,
+		"/support/other":               http.StatusNotFound,
+		"/console/assets/support.html": http.StatusNotFound,
 	} {
 		require.Equal(t, want, get(t, path).StatusCode, path)
 	}
