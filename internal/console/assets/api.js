@@ -428,6 +428,10 @@ export function describe(e, { money: fmt = (n) => String(n), forCustomer = false
     case 'transfer_received': return forCustomer ? 'Items arrived at the store' : `Transfer received from ${d.from_location_id || 'another location'}`;
     case 'transfer_short': return forCustomer ? '' : `Transfer short from ${d.from_location_id || 'another location'}${d.missing ? `: ${items(d.missing)} not found` : ''}`;
     case 'transfer_overdue': return forCustomer ? 'Your items are taking longer than expected to reach the store' : `Transfer from ${d.from_location_id || 'another location'} is overdue (expected ${d.expected_at ? when(d.expected_at) : 'earlier'})`;
+    case 'customer_contacted': {
+      const how = { phone: 'by phone', chat: 'by chat', email: 'by email', social: 'on social media', store: 'in a store' }[d.contact_channel] || '';
+      return forCustomer ? `You contacted us${how ? ` ${how}` : ''}` : `Customer contacted us${how ? ` ${how}` : ''}${d.summary ? `: ${d.summary}` : ''}`;
+    }
     case 'customer_arrived': return forCustomer
       ? `You told us you are here${d.bay ? `, bay ${d.bay}` : ''}`
       : `Customer arrived for curbside pickup${d.bay ? `, bay ${d.bay}` : ''}${d.vehicle ? `, ${d.vehicle}` : ''}`;

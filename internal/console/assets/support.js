@@ -652,7 +652,7 @@ function entryWords(e) {
     const template = String(d.template || e.type || 'message').replace(/_/g, ' ');
     return d.status === 'failed' || e.type === 'notification_failed' ? `Message could not be sent: ${template}` : `Message sent: ${template}`;
   }
-  if (e.type === 'customer_contacted') return `${CONTACT[d.channel] || 'Contact'}: ${d.summary || ''}`;
+  if (e.type === 'customer_contacted') return `${CONTACT[d.contact_channel || d.channel] || 'Contact'}: ${d.summary || ''}`;
   return describe(e, { money: (n) => money(n, 'GBP') });
 }
 
