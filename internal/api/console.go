@@ -95,7 +95,45 @@ func (s *Server) customerOrder(c echo.Context) error {
 	} else if len(known) == 1 {
 		store = known[0]
 	}
-	return c.JSON(http.StatusOK, map[string]any{"order": o, "store": store})
+	others, err := s.otherOpenOrders(c, o.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"order": o, "store": store, "other_orders": others})
+}
+
+// otherOrder is another open order of the same customer, as the customer's
+// page links to it: a fresh customer token for it in the link.
+type otherOrder struct {
+	Number    string       `json:"number"`
+	Status    order.Status `json:"status"`
+	StoreID   string       `json:"store_id,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	Link      string       `json:"link"`
+}
+
+// otherOpenOrders lists the open orders of the customer who holds the token
+// of orderID, but that one, newest first.
+func (s *Server) otherOpenOrders(c echo.Context, orderID string) ([]otherOrder, error) {
+	ctx := c.Request().Context()
+	customerID, err := s.db.OrderCustomer(ctx, orderID)
+	if err != nil || customerID == "" {
+		return []otherOrder{}, err
+	}
+	orders, err := s.db.CustomerOrders(ctx, customerID, "", 50)
+	if err != nil {
+		return nil, err
+	}
+	out := []otherOrder{}
+	for _, o := range orders {
+		if o.ID == orderID || !o.Open {
+			continue
+		}
+		token, _ := s.auth.CustomerToken(o.ID, time.Now())
+		out = append(out, otherOrder{Number: o.Number, Status: o.Status, StoreID: o.StoreID, CreatedAt: o.CreatedAt,
+			Link: "/o/" + token})
+	}
+	return out, nil
 }
 
 // storeOrderByNumber serves GET /v1/stores/{store_id}/orders/by-number/{number}:

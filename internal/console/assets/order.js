@@ -1,7 +1,7 @@
 // The customer's order page, /o/{token}: where the order is, the pickup code
 // to show at the counter, each parcel's tracking, the history, live;
 // cancellation while allowed, and "I'm here" for a curbside collection.
-import { client, follow, h, showError, money, when, describe, productName } from './api.js';
+import { client, follow, h, showError, money, when, describe, productName, STATUS } from './api.js';
 import { qrSvg } from './qr.js';
 
 const view = document.getElementById('view');
@@ -13,6 +13,7 @@ const sendArrived = api.action(); // the customer’s "I'm here": one Idempotenc
 
 let order = null;
 let store = null;
+let others = []; // the customer's other open orders, each with its own link
 let events = [];
 let stream = null;
 let timer = null;
@@ -91,6 +92,7 @@ async function load() {
     if (order && res.order.version < order.version) return;
     order = res.order;
     store = res.store;
+    others = res.other_orders || [];
     render();
     if (first) startStream();
   } catch (err) {
@@ -190,6 +192,13 @@ function render() {
   sections.push(h('section', { class: 'card', 'aria-labelledby': 'history-title' },
     h('h2', { id: 'history-title' }, 'History'),
     h('ol', { class: 'timeline', id: 'timeline' })));
+
+  if (others.length > 0) {
+    sections.push(h('section', { class: 'card', 'aria-labelledby': 'others-title' },
+      h('h2', { id: 'others-title' }, 'Your other orders'),
+      h('ul', { class: 'other-orders' }, others.map((x) => h('li', {},
+        h('a', { href: x.link, rel: 'noreferrer' }, `Order ${x.number}`), ` · ${STATUS[x.status] || x.status.replace(/_/g, ' ')}`)))));
+  }
 
   const focused = document.activeElement && document.activeElement.id;
   view.replaceChildren(...sections);
