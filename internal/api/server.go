@@ -157,6 +157,7 @@ func New(o Options) *Server {
 	stores.GET("/stock/:sku", s.getStock)
 	v1.PUT("/prices/:sku", s.setPrice, allow(admin)) // the price list exchanges trust (prices.go)
 	v1.GET("/prices/:sku", s.getPrice, allow(admin, store, support, checkout))
+	v1.GET("/analytics/stores", s.storeAnalytics, allow(support, admin))
 	s.consoleRoutes(e, v1, stores) // the store console and the customer page (console.go)
 	v1.POST("/admin/webhooks", s.createWebhook, allow(admin))
 	v1.GET("/admin/webhooks", s.listWebhooks, allow(admin))

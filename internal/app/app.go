@@ -115,6 +115,7 @@ func Start(ctx context.Context, cfg *config.Config, parts Parts, log *slog.Logge
 	}
 	a.metrics.CountOrders(a.db)
 	a.metrics.SetWebhookBacklog(a.db.WebhookBacklog)
+	a.metrics.SetStoreFigures(a.db.StoreFigures) // omni_store_* over the last 24 h (internal/metrics/stores.go)
 
 	notifier := NotifierOf(cfg, a.db, a.metrics, log)
 	if parts.Worker {

@@ -75,6 +75,8 @@ type Metrics struct {
 	webhookFailures      prometheus.Counter
 	orders               *funcCollector[OrderCounter]
 	backlog              *funcCollector[func(context.Context) (int64, error)]
+	stores               *storeCollectors // registered by SetStoreFigures (stores.go)
+	storesOnce           sync.Once
 	log                  *slog.Logger
 }
 
