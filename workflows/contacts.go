@@ -1,6 +1,10 @@
 package workflows
 
-import "go.temporal.io/sdk/workflow"
+import (
+	"slices"
+
+	"go.temporal.io/sdk/workflow"
+)
 
 // Contacts with the customer about an order. The contact centre (or a store)
 // logs a call, chat, email, social message or store visit against the
@@ -23,8 +27,8 @@ type CustomerContacted struct {
 	// ContactChannel is how the customer got in touch: phone, chat, email,
 	// social or store (Actor.Channel is the channel of whoever logged it).
 	ContactChannel string `json:"contact_channel"`
-	Summary string `json:"summary"`
-	Outcome string `json:"outcome,omitempty"`
+	Summary        string `json:"summary"`
+	Outcome        string `json:"outcome,omitempty"`
 }
 
 // recordContacts records each interaction about the order on its timeline,
@@ -35,9 +39,16 @@ func (r *orderRun) recordContacts(ctx workflow.Context) {
 		for {
 			var sig CustomerContacted
 			r.contacts.Receive(ctx, &sig)
+			if slices.Contains(r.contacted, sig.InteractionID) {
+				continue // the API signalled it again (a retried request): recorded once
+			}
 			release, err := r.take(ctx)
 			if err != nil {
 				return
+			}
+			r.contacted = append(r.contacted, sig.InteractionID)
+			if len(r.contacted) > maxContacted {
+				r.contacted = r.contacted[len(r.contacted)-maxContacted:]
 			}
 			data := map[string]any{"interaction_id": sig.InteractionID, "contact_channel": sig.ContactChannel, "summary": sig.Summary}
 			if sig.Outcome != "" {
@@ -48,3 +59,6 @@ func (r *orderRun) recordContacts(ctx workflow.Context) {
 		}
 	})
 }
+
+// maxContacted bounds the interactions an order remembers to record each once.
+const maxContacted = 100

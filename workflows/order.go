@@ -196,8 +196,10 @@ type orderRun struct {
 	settlements workflow.ReceiveChannel
 	// retries are steps failing at a retailer's system (activities.SignalAdapterRetrying).
 	retries workflow.ReceiveChannel
-	// contacts are interactions with the customer about the order (contacts.go).
-	contacts workflow.ReceiveChannel
+	// contacts are interactions with the customer about the order (contacts.go);
+	// contacted the ids of those recorded, newest last.
+	contacts  workflow.ReceiveChannel
+	contacted []string
 	// stepping counts the steps the turn's holder waits for, other than
 	// projections: while it waits, a failing step's news is recorded aside
 	// (payments.go); asideBusy holds the holder back until that is written.
@@ -288,7 +290,7 @@ func newRun(in OrderInput) *orderRun {
 		r.seq, r.pending, r.tried, r.assignedAt = st.Seq, st.Pending, st.Tried, st.AssignedAt
 		r.pickReminded, r.escalated, r.pickupReminded, r.extended = st.PickReminded, st.Escalated, st.PickupReminded, st.Extended
 		r.remindAt, r.takebacks, r.outbox, r.notifyAttempt = st.RemindAt, st.Takebacks, st.Outbox, st.NotifyAttempt
-		r.handled, r.runs, r.transferLate = st.Handled, st.Runs, st.TransferLate
+		r.handled, r.runs, r.transferLate, r.contacted = st.Handled, st.Runs, st.TransferLate, st.Contacted
 	}
 	return r
 }

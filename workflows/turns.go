@@ -121,6 +121,7 @@ type RunState struct {
 	Handled        []HandledRequest `json:"handled,omitempty"`
 	Runs           int              `json:"runs"`
 	TransferLate   bool             `json:"transfer_late,omitempty"`
+	Contacted      []string         `json:"contacted,omitempty"`
 }
 
 // DefaultHistoryBudget is the number of history events past which an order's
@@ -189,7 +190,7 @@ func (r *orderRun) state() RunState {
 		Seq: r.seq, Pending: r.pending, Tried: r.tried, AssignedAt: r.assignedAt,
 		PickReminded: r.pickReminded, Escalated: r.escalated, PickupReminded: r.pickupReminded, Extended: r.extended,
 		RemindAt: r.remindAt, Takebacks: r.takebacks, Outbox: r.outbox, NotifyAttempt: r.notifyAttempt,
-		Handled: r.handled, Runs: r.runs + 1, TransferLate: r.transferLate,
+		Handled: r.handled, Runs: r.runs + 1, TransferLate: r.transferLate, Contacted: r.contacted,
 	}
 	return st
 }
