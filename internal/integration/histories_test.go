@@ -386,6 +386,24 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.Status, "cancel: %s", r.Body)
 			return id
 		}},
+		{"collected-customer-contacted", func(t *testing.T) string {
+			// The contact centre logs a call about the order: on its timeline, once.
+			c := &api{t: t, base: collectURL}
+			sku := unique("SKU")
+			c.setStock(store, sku, 5)
+			body := orderBody("", store, line(sku, 1, 1000))
+			customerID := unique("cust")
+			body["customer"] = map[string]any{"id": customerID, "email": "ada@example.com"}
+			id := c.place(body)
+			c.waitStatus(id, "awaiting_pick")
+			r := c.do(http.MethodPost, "/v1/customers/"+customerID+"/interactions", map[string]any{"channel": "phone",
+				"summary": "asked when it will be ready", "order_id": id}, "Authorization", "Bearer "+supportKey, "Idempotency-Key", unique("k"))
+			require.Equal(t, http.StatusCreated, r.Status, "interaction: %s", r.Body)
+			c.waitEvents(id, "customer_contacted", 1)
+			c.pickOK(store, id, qty(sku, 1))
+			c.collectOK(store, id, map[string]any{"pickup_code": c.order(id).Pickup.Code})
+			return id
+		}},
 		{"returns-continue-as-new", func(t *testing.T) string {
 			c := &api{t: t, base: budgetURL}
 			sku := unique("SKU")
