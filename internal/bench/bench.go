@@ -25,6 +25,9 @@ import (
 
 // Main runs the load generator with command-line args.
 func Main(args []string) error {
+	if isCustomerMode(args) { // -seed-orders/-seed-customers/-customer-reads: seed.go
+		return customerMain(args)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	base := fs.String("url", "http://127.0.0.1:8080", "Omni API base URL")
 	n := fs.Int("orders", 1000, "orders to push through the whole flow")
