@@ -947,6 +947,59 @@ async function main() {
       }
     });
 
+    await step('analytics: the support console shows every store’s figures for the last 7 days, drawn as charts from the data, and downloads them as CSV', async () => {
+      const S = cfg.support;
+      const A = cfg.analytics;
+      const page = await staffCtx.newPage();
+      watch(page, 'support analytics', problems);
+      page.setDefaultTimeout(15000);
+      try {
+        await page.goto(`${base}/support/`);
+        await page.getByLabel('Support key').fill(S.key);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('link', { name: 'Analytics', exact: true }).click();
+        await page.getByRole('heading', { name: 'Store analytics', level: 1 }).waitFor();
+        assert.equal(new URL(page.url()).hash, '#/analytics');
+        // The period defaults to the last 7 days, today included (UTC).
+        const today = new Date().toISOString().slice(0, 10);
+        const weekAgo = new Date(Date.now() - 6 * 86400000).toISOString().slice(0, 10);
+        assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), weekAgo);
+        assert.equal(await page.getByRole('textbox', { name: /^To/ }).inputValue(), today);
+        const row = page.locator(`#analytics-table tbody tr[data-store-id="${A.store}"][data-channel="${A.channel}"][data-currency="${A.currency}"]`);
+        await row.waitFor();
+        const orders = Number(await row.locator('td[data-figure="orders"]').innerText());
+        assert.ok(orders >= A.atLeast, `the store’s ${A.channel} orders: ${orders}, at least the ${A.atLeast} this test placed`);
+        assert.match(await row.locator('th[scope="row"]').innerText(), new RegExp(A.store));
+        await page.locator('#analytics-table caption', { hasText: 'Store figures' }).waitFor();
+        assert.equal(await page.locator('#analytics-table thead th[scope="col"]').count(), 18, 'store, channel, currency and every figure');
+        const rows = await page.locator('#analytics-table tbody tr').count();
+        // The charts: inline SVG, one bar per store row, named for screen readers.
+        const chart = page.getByRole('img', { name: /^Orders per store and channel/ });
+        await chart.waitFor();
+        assert.equal(await page.locator('#chart-orders rect.chart-bar').count(), rows, 'one bar per store row');
+        const bar = page.locator(`#chart-orders g.chart-row[data-store-id="${A.store}"][data-channel="${A.channel}"][data-currency="${A.currency}"] rect.chart-bar`);
+        assert.equal(Number(await bar.getAttribute('data-value')), orders, 'the bar is the table’s figure');
+        await page.getByRole('img', { name: /^Time from order to ready/ }).waitFor();
+        assert.ok(await page.locator('#chart-ready rect.chart-bar.p50').count() >= 1, 'a store had an order ready');
+        assert.deepEqual(await unlabelled(page), [], 'every control of the analytics has a label');
+        await touchSized(page, 'support analytics');
+        await shot(page, 'support-analytics');
+        // The CSV, fetched with the support key and saved.
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+        assert.match(download.suggestedFilename(), /^store-analytics-.*\.csv$/);
+        const text = readFileSync(await download.path(), 'utf8');
+        const lines = text.trim().split(/\r?\n/);
+        assert.match(lines[0], /^store_id,channel,currency,orders,/);
+        assert.equal(lines.length, rows + 1, 'a header and one line per store row');
+        assert.ok(lines.some((l) => l.startsWith(`${A.store},${A.channel},${A.currency},${orders},`)), 'the CSV has the table’s figures');
+        const results = existsSync(cfg.results) ? JSON.parse(readFileSync(cfg.results, 'utf8')) : {};
+        results.analytics = { orders, rows };
+        writeFileSync(cfg.results, JSON.stringify(results));
+      } finally {
+        await page.close();
+      }
+    });
+
     await step('no script errors, CSP violations or requests outside Omni', async () => {
       assert.deepEqual(problems, []);
     });

@@ -42,7 +42,9 @@ import (
 // customer by a phone number typed any way, sees their web, app and guest
 // orders, logs a call about one (checked here through the API and on the
 // order's timeline), resends a message and cancels an order without leaving
-// the page. Screenshots go to
+// the page; then store analytics: the agent opens Analytics, sees the store's
+// orders (the count the API answers, checked here), one chart bar per store
+// row, and downloads the CSV. Screenshots go to
 // $OMNI_SCREENSHOTS (make screenshots: docs/screenshots).
 //
 // It needs node (20+) on PATH, `npm ci --prefix e2e` (make test does it) and
@@ -142,6 +144,13 @@ func TestBrowser(t *testing.T) {
 	c.setStock("store-002", capSKU, 5)
 	c.setPrice(capSKU, "GBP", 1499)
 	c.collectOK(store, elsewhere["id"].(string), map[string]any{"pickup_code": elsewhere["code"]})
+	// Store analytics (issue 14): two more web orders here, one collected.
+	for _, collect := range []bool{true, false} {
+		a := ready(orderBody("", store, line(socks, 1, 799)))
+		if collect {
+			c.collectOK(store, a["id"].(string), map[string]any{"pickup_code": a["code"]})
+		}
+	}
 	delete(elsewhere, "code")
 	elsewhere["sku"], elsewhere["store"], elsewhere["storeName"], elsewhere["key"] = socks, "store-002", "Manchester Arndale", store2Key
 	elsewhere["newSku"] = capSKU
@@ -211,6 +220,7 @@ func TestBrowser(t *testing.T) {
 			"customer": supportCustomer, "name": "Mary Somerville", "email": supportEmail, "orders": supportOrders,
 			"callAbout": supportOrders[1]["id"], "resend": supportOrders[0]["id"], "cancel": supportOrders[2]["id"],
 			"summary": supportCall},
+		"analytics": map[string]any{"store": store, "channel": "web", "currency": "GBP", "atLeast": 2},
 		"clocks": map[string]any{"baseURL": clocksURL, "store": "store-003", "storeName": "Leeds Trinity",
 			"key": "dev-store-003-key", "sku": hat},
 	}
@@ -328,8 +338,36 @@ func TestBrowser(t *testing.T) {
 			ID     string `json:"id"`
 			Number string `json:"number"`
 		} `json:"endless"`
+		Analytics struct {
+			Orders int64 `json:"orders"`
+			Rows   int   `json:"rows"`
+		} `json:"analytics"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &placed))
+
+	// The analytics page showed the API's figures: the store's web orders
+	// over the last 7 days, and a row for every store row of the answer.
+	now := time.Now().UTC()
+	r = c.do(http.MethodGet, "/v1/analytics/stores?from="+now.AddDate(0, 0, -6).Format(time.DateOnly)+
+		"&to="+now.AddDate(0, 0, 1).Format(time.DateOnly), nil, "Authorization", "Bearer "+supportKey)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var analytics struct {
+		Stores []struct {
+			StoreID  string `json:"store_id"`
+			Channel  string `json:"channel"`
+			Currency string `json:"currency"`
+			Orders   int64  `json:"orders"`
+		} `json:"stores"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &analytics))
+	require.Len(t, analytics.Stores, placed.Analytics.Rows, "a table row per store row of the API: %s", r.Body)
+	var webOrders int64 = -1
+	for _, row := range analytics.Stores {
+		if row.StoreID == store && row.Channel == "web" && row.Currency == "GBP" {
+			webOrders = row.Orders
+		}
+	}
+	require.Equal(t, webOrders, placed.Analytics.Orders, "the page showed the API's orders count: %s", r.Body)
 	require.NotEmpty(t, placed.Endless.ID, "the console placed an order: %s", raw)
 	var aisle struct {
 		Number   string `json:"number"`

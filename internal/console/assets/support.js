@@ -73,7 +73,8 @@ function focusHeading() {
   }
 }
 
-// Routes: #/search (optionally #/search/<what was typed>), #/customer/<id>.
+// Routes: #/search (optionally #/search/<what was typed>), #/customer/<id>,
+// #/analytics.
 function route() {
   if (!session) return;
   const hash = location.hash.replace(/^#\/?/, '');
@@ -85,6 +86,13 @@ function route() {
     closeCustomer();
     rendered = `customer:${arg}`;
     openCustomer(arg);
+    return;
+  }
+  if (kind === 'analytics') {
+    if (rendered === 'analytics') return;
+    closeCustomer();
+    rendered = 'analytics';
+    showAnalytics();
     return;
   }
   if (rendered === `search:${arg}`) return;
@@ -676,6 +684,219 @@ function onLive(msg) {
     announce(`New on the timeline: ${entryWords(newest)}${newest.order_id ? `, order ${orderNumber(newest.order_id)}` : ''}`);
     scheduleRefresh();
   }
+}
+
+// ---- Store analytics ----
+
+// The figures of a row, in the table's order: the API's field, the column's
+// heading, and how it is written.
+const FIGURES = [
+  ['orders', 'Orders', 'count'],
+  ['ready', 'Ready', 'count'],
+  ['ready_seconds_p50', 'Time to ready, median (p50)', 'duration'],
+  ['ready_seconds_p90', 'Time to ready, p90', 'duration'],
+  ['pick_deadline_breaches', 'Pick deadline breaches', 'count'],
+  ['escalations', 'Escalations', 'count'],
+  ['reassignments', 'Reassignments', 'count'],
+  ['expired', 'No-shows (expired)', 'count'],
+  ['no_show_rate', 'No-show rate', 'rate'],
+  ['collected', 'Collected', 'count'],
+  ['collection_rate', 'Collection rate', 'rate'],
+  ['returned', 'Returned', 'count'],
+  ['return_rate', 'Return rate', 'rate'],
+  ['refunded', 'Refunds', 'money'],
+  ['exchanges', 'Exchanges', 'count'],
+];
+const SVG = 'http://www.w3.org/2000/svg';
+
+// isoDay is a date as YYYY-MM-DD, in UTC (the API reads a date as its midnight in UTC).
+function isoDay(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+function addDays(day, n) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return isoDay(d);
+}
+
+// duration writes seconds as people say them: "45 s", "12 min 5 s", "2 h 10 min".
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
+}
+
+function figure(row, [name, , kind]) {
+  const v = row[name];
+  if (v === null || v === undefined) return '—';
+  if (kind === 'duration') return duration(v);
+  if (kind === 'rate') return `${(v * 100).toFixed(1).replace(/\.0$/, '')}%`;
+  if (kind === 'money') return money(v, row.currency);
+  return String(v);
+}
+
+function rowLabel(r) {
+  return `${storeLabel(r.store_id)} · ${channelWords(r.channel)} · ${r.currency}`;
+}
+
+function showAnalytics() {
+  document.title = 'Store analytics · Support console';
+  const today = isoDay(new Date());
+  const err = h('div', { class: 'error', role: 'alert', hidden: true, id: 'analytics-error' });
+  const from = h('input', { id: 'analytics-from', name: 'from', type: 'date', required: true, value: addDays(today, -6), max: today });
+  const to = h('input', { id: 'analytics-to', name: 'to', type: 'date', required: true, value: today, max: today });
+  const button = h('button', { type: 'submit' }, 'Show');
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'analytics-csv' }, 'Download CSV');
+  const results = h('section', { id: 'analytics-results', 'aria-labelledby': 'analytics-results-title', 'aria-live': 'off' });
+  const form = h('form', { class: 'card', id: 'analytics-form', 'aria-labelledby': 'analytics-title', novalidate: true },
+    h('h1', { id: 'analytics-title' }, 'Store analytics'),
+    h('p', { class: 'muted' }, 'Orders placed in the period, per store, channel and currency. Days run midnight to midnight UTC.'),
+    h('div', { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'analytics-from' }, 'From'), from),
+      h('div', { class: 'field' }, h('label', { for: 'analytics-to' }, 'To ', h('span', { class: 'hint' }, 'Included.')), to),
+      h('div', { class: 'field shrink' }, button),
+      h('div', { class: 'field shrink' }, csv)),
+    err);
+  const period = () => {
+    if (!from.value || !to.value || to.value < from.value) {
+      throw plainError('Choose a period: the “From” date, then a “To” date on or after it.');
+    }
+    return { from: from.value, to: addDays(to.value, 1), words: `${from.value} to ${to.value}` };
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(button, err, async () => {
+      const p = period();
+      await loadAnalytics(p, results);
+    });
+  });
+  csv.addEventListener('click', () => busy(csv, err, async () => {
+    const p = period();
+    await downloadCSV(p);
+  }));
+  view.replaceChildren(form, results);
+  focusHeading();
+  busy(button, err, () => loadAnalytics(period(), results));
+}
+
+async function loadAnalytics(p, results) {
+  results.replaceChildren(h('p', { class: 'loading', role: 'status' }, 'Loading the figures…'));
+  const body = await api.get(`/v1/analytics/stores?from=${enc(p.from)}&to=${enc(p.to)}`);
+  const rows = listOf(body, 'stores', 'rows');
+  const title = `${rows.length} store row${rows.length === 1 ? '' : 's'}, ${p.words}`;
+  if (rows.length === 0) {
+    results.replaceChildren(h('h2', { id: 'analytics-results-title' }, 'No orders in this period'),
+      h('p', { class: 'empty' }, 'No order was placed between these dates. Choose a longer period.'));
+    announce('No orders in this period');
+    return;
+  }
+  results.replaceChildren(
+    h('h2', { id: 'analytics-results-title' }, title),
+    h('div', { class: 'charts' },
+      barChart({ id: 'chart-orders', title: 'Orders per store and channel', rows,
+        series: [{ name: 'orders', label: 'orders', cls: 'orders' }], format: String }),
+      barChart({ id: 'chart-ready', title: 'Time from order to ready per store and channel: median (p50) and p90', rows,
+        series: [{ name: 'ready_seconds_p90', label: 'p90', cls: 'p90' }, { name: 'ready_seconds_p50', label: 'median', cls: 'p50' }],
+        format: duration, legend: true })),
+    analyticsTable(rows, p));
+  announce(title);
+}
+
+// barChart draws horizontal bars, one row of the table each, as inline SVG
+// built from the data; each series is a bar on the row (the later ones on
+// top, from the same origin). The chart's text alternative is its title and
+// a description of every bar; the table below holds the same figures.
+function barChart({ id, title, rows, series, format, legend }) {
+  const el = (tag, attrs = {}, ...kids) => {
+    const n = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) n.setAttribute(k, String(v));
+    for (const k of kids) if (k !== null && k !== undefined) n.append(k instanceof Node ? k : String(k));
+    return n;
+  };
+  const W = 720; const LABEL = 330; const VALUE = 100; const ROW = 30; const TOP = legend ? 34 : 8;
+  const plot = W - LABEL - VALUE;
+  const max = Math.max(1, ...rows.flatMap((r) => series.map((s) => Number(r[s.name]) || 0)));
+  const height = TOP + rows.length * ROW + 8;
+  const desc = rows.map((r) => `${rowLabel(r)}: ${series.map((s) => `${s.label} ${format(r[s.name] ?? null)}`).join(', ')}`).join('; ');
+  const svg = el('svg', { id, class: 'chart', viewBox: `0 0 ${W} ${height}`, role: 'img',
+    'aria-labelledby': `${id}-title ${id}-desc`, preserveAspectRatio: 'xMinYMin meet' },
+  el('title', { id: `${id}-title` }, title),
+  el('desc', { id: `${id}-desc` }, desc));
+  if (legend) {
+    let x = LABEL;
+    for (const s of series) {
+      svg.append(el('rect', { class: `chart-key ${s.cls}`, x, y: 8, width: 16, height: 16, rx: 3 }),
+        el('text', { class: 'chart-label', x: x + 22, y: 21 }, s.label));
+      x += 110;
+    }
+  }
+  rows.forEach((r, i) => {
+    const y = TOP + i * ROW;
+    const g = el('g', { class: 'chart-row', 'data-store-id': r.store_id, 'data-channel': r.channel, 'data-currency': r.currency });
+    const label = rowLabel(r);
+    const short = `${storeNames[r.store_id] || r.store_id} · ${channelWords(r.channel)} · ${r.currency}`;
+    g.append(el('text', { class: 'chart-label', x: LABEL - 8, y: y + 19, 'text-anchor': 'end' },
+      short.length > 46 ? `${short.slice(0, 45)}…` : short));
+    for (const s of series) {
+      const v = r[s.name];
+      const w = v === null || v === undefined ? 0 : Math.max(2, (Number(v) / max) * plot);
+      if (v === null || v === undefined) continue;
+      g.append(el('rect', { class: `chart-bar ${s.cls}`, x: LABEL, y: y + 5, width: w.toFixed(1), height: ROW - 10, rx: 3,
+        'data-value': v }, el('title', {}, `${label}: ${s.label} ${format(v)}`)));
+    }
+    const top = series[series.length - 1];
+    const shown = series.length === 1 ? format(r[top.name] ?? null)
+      : series.slice().reverse().map((s) => format(r[s.name] ?? null)).join(' / ');
+    g.append(el('text', { class: 'chart-value', x: W - VALUE + 6, y: y + 19 }, shown));
+    svg.append(g);
+  });
+  return h('figure', { class: 'card chart-card' }, svg,
+    h('figcaption', { class: 'muted' }, `${title}. The figures are in the table below.`));
+}
+
+function analyticsTable(rows, p) {
+  const table = h('table', { id: 'analytics-table', class: 'analytics-table' },
+    h('caption', {}, `Store figures, orders placed ${p.words}`),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, 'Store'),
+      h('th', { scope: 'col' }, 'Channel'),
+      h('th', { scope: 'col' }, 'Currency'),
+      FIGURES.map(([name, label]) => h('th', { scope: 'col', class: 'n', 'data-figure': name }, label)))),
+    h('tbody', {}, rows.map((r) => h('tr', { 'data-store-id': r.store_id, 'data-channel': r.channel, 'data-currency': r.currency },
+      h('th', { scope: 'row' }, storeLabel(r.store_id)),
+      h('td', {}, channelWords(r.channel)),
+      h('td', {}, r.currency),
+      FIGURES.map((f) => h('td', { class: 'n', 'data-figure': f[0] }, figure(r, f)))))));
+  return h('div', { class: 'table-wrap card', role: 'region', tabindex: '0', 'aria-label': 'Store figures (scrolls sideways)' }, table);
+}
+
+// downloadCSV fetches the figures as CSV with the support key and saves the file.
+async function downloadCSV(p) {
+  let res;
+  try {
+    res = await fetch(`/v1/analytics/stores?from=${enc(p.from)}&to=${enc(p.to)}`, {
+      headers: { Authorization: `Bearer ${session.key}`, Accept: 'text/csv' }, cache: 'no-store' });
+  } catch {
+    throw plainError('Omni could not be reached. Check the connection and try again.');
+  }
+  if (!res.ok) {
+    let detail = '';
+    try { detail = (await res.json()).detail || ''; } catch { /* not a problem document */ }
+    throw plainError(`The CSV could not be made: ${detail || `Omni answered ${res.status}`}.`);
+  }
+  const blob = await res.blob();
+  const named = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: named ? named[1] : `store-analytics-${p.from}-${p.to}.csv`, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  announce('The CSV is downloaded.');
 }
 
 start();
