@@ -451,3 +451,61 @@ export function productName(line) {
 export function productCell(line, ...extra) {
   return h('th', { scope: 'row' }, productName(line), line.name ? h('span', { class: 'hint' }, line.sku) : null, ...extra);
 }
+
+// ---- What every console page does alike ----
+
+// loadSession reads a console's signed-in session from sessionStorage.
+export function loadSession(storageKey) {
+  try {
+    return JSON.parse(sessionStorage.getItem(storageKey)) || null;
+  } catch {
+    return null;
+  }
+}
+
+// announceTo says text through a live region: emptied first, so that the
+// same words said twice are announced twice.
+export function announceTo(region, text) {
+  region.textContent = '';
+  setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
+// focusHeading moves the focus to the page's heading after a route change.
+export function focusHeading(view) {
+  const heading = view.querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+// plainError is an error of the page itself, shown like an API error.
+export function plainError(message) {
+  const e = new Error(message);
+  e.plain = true;
+  return e;
+}
+
+// busy runs an action from a button: disabled while it runs; its error is
+// shown in err, next to the button.
+export async function busy(button, err, fn) {
+  if (button.disabled) return;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  showError(err, null);
+  try {
+    await fn();
+  } catch (e) {
+    if (e && e.plain) {
+      err.replaceChildren(h('strong', {}, e.message));
+      err.hidden = false;
+    } else {
+      showError(err, e);
+    }
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}

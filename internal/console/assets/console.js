@@ -4,7 +4,7 @@
 // customer in the store what the store lacks (endless aisle).
 import {
   client, follow, h, showError, money, minorUnits, majorUnits, when, timeOnly, STATUS, FULFILMENT_STATUS, FULFILMENT_TYPE,
-  describe, channelWords, productName, productCell,
+  describe, channelWords, productName, productCell, loadSession, announceTo, focusHeading, plainError, busy,
 } from './api.js';
 
 const SESSION_KEY = 'omni.console';
@@ -15,7 +15,7 @@ const announcer = document.getElementById('announce');
 const arrivalsBox = document.getElementById('arrivals');
 const arrivalAnnouncer = document.getElementById('arrival-announce');
 
-let session = loadSession(); // { key, store, storeName, actor }
+let session = loadSession(SESSION_KEY); // { key, store, storeName, actor }
 let api = null;
 let storeNames = {}; // every store's name by id, for orders that move between stores
 let allStores = []; // every store and warehouse Omni knows ({ id, name, kind }), to choose a collection store
@@ -35,14 +35,6 @@ const dismissedArrivals = new Set(); // arrivals the associate put away
 document.getElementById('sign-out').before(h('a', { id: 'new-order', class: 'button ghost', href: '#/new' }, 'New order'));
 document.getElementById('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
-
-function loadSession() {
-  try {
-    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
-  } catch {
-    return null;
-  }
-}
 
 function start() {
   if (!session) {
@@ -85,21 +77,6 @@ function signOut() {
 }
 
 const enc = encodeURIComponent;
-
-function announce(text) {
-  announcer.textContent = '';
-  setTimeout(() => {
-    announcer.textContent = text;
-  }, 50);
-}
-
-function focusHeading() {
-  const heading = view.querySelector('h1');
-  if (heading) {
-    heading.tabIndex = -1;
-    heading.focus({ preventScroll: false });
-  }
-}
 
 // Routes: #/queue/<tab> (default awaiting), #/order/<id>, #/return/<number>
 // (another store's order, found by number for a return), #/new (an order for
@@ -210,35 +187,6 @@ function storeLabel(id) {
   return storeNames[id] ? `${storeNames[id]} (${id})` : id;
 }
 
-// An error of the page itself, shown like an API error.
-function plainError(message) {
-  const e = new Error(message);
-  e.plain = true;
-  return e;
-}
-
-// busy runs an action from a button: disabled while it runs; its error is
-// shown in err, next to the button.
-async function busy(button, err, fn) {
-  if (button.disabled) return;
-  button.disabled = true;
-  button.setAttribute('aria-busy', 'true');
-  showError(err, null);
-  try {
-    await fn();
-  } catch (e) {
-    if (e && e.plain) {
-      err.replaceChildren(h('strong', {}, e.message));
-      err.hidden = false;
-    } else {
-      showError(err, e);
-    }
-  } finally {
-    button.disabled = false;
-    button.removeAttribute('aria-busy');
-  }
-}
-
 // ---- Queue ----
 
 // ---- What an order needs of this store ----
@@ -305,7 +253,7 @@ function onQueue(msg) {
   if (seenIds) {
     const arrived = queue.orders.filter((o) => !seenIds.has(o.id) && task(o) === 'pick');
     for (const o of arrived) fresh.add(o.id);
-    if (arrived.length) announce(arrived.length === 1 ? `New order ${arrived[0].number} to pick` : `${arrived.length} new orders to pick`);
+    if (arrived.length) announceTo(announcer, arrived.length === 1 ? `New order ${arrived[0].number} to pick` : `${arrived.length} new orders to pick`);
   }
   seenIds = new Set([...(seenIds || []), ...ids]);
   onArrivals();
@@ -325,23 +273,16 @@ function onArrivals() {
     for (const o of news) dismissedArrivals.delete(o.id);
     if (news.length === 1) {
       const o = news[0];
-      announceArrival(`Curbside: the customer for order ${o.number} has arrived, ${arrivalWords(o.arrival)}.`);
+      announceTo(arrivalAnnouncer, `Curbside: the customer for order ${o.number} has arrived, ${arrivalWords(o.arrival)}.`);
     } else if (news.length > 1) {
-      announceArrival(`Curbside: ${news.length} customers have arrived: ${news.map((o) => `order ${o.number}, ${arrivalWords(o.arrival)}`).join('; ')}.`);
+      announceTo(arrivalAnnouncer, `Curbside: ${news.length} customers have arrived: ${news.map((o) => `order ${o.number}, ${arrivalWords(o.arrival)}`).join('; ')}.`);
     }
   } else if (here.length) {
-    announceArrival(here.length === 1 ? `Curbside: the customer for order ${here[0].number} is waiting, ${arrivalWords(here[0].arrival)}.`
+    announceTo(arrivalAnnouncer, here.length === 1 ? `Curbside: the customer for order ${here[0].number} is waiting, ${arrivalWords(here[0].arrival)}.`
       : `Curbside: ${here.length} customers are waiting.`);
   }
   seenArrivals = keys;
   renderArrivals();
-}
-
-function announceArrival(text) {
-  arrivalAnnouncer.textContent = '';
-  setTimeout(() => {
-    arrivalAnnouncer.textContent = text;
-  }, 50);
 }
 
 function renderArrivals() {
@@ -505,7 +446,7 @@ async function openOrder(id) {
     const o = await api.get(`/v1/orders/${enc(id)}`);
     if (current !== me) return;
     setOrder(o);
-    focusHeading();
+    focusHeading(view);
   } catch (err) {
     if (current === me) orderUnread(`Order ${id}`, err);
     return;
@@ -546,7 +487,7 @@ async function openForReturn(number) {
     }
     me.id = o.id;
     setOrder(o);
-    focusHeading();
+    focusHeading(view);
   } catch (err) {
     if (current === me) orderUnread(`Order ${number}`, err);
   }
@@ -568,7 +509,7 @@ function orderUnread(heading, err) {
   const box = h('div', { class: 'error', role: 'alert' });
   showError(box, err);
   document.getElementById('order-summary').replaceChildren(h('h1', {}, heading), box);
-  focusHeading();
+  focusHeading(view);
 }
 
 async function refresh(me) {
@@ -818,7 +759,7 @@ function done(message, o) {
   current.flash = message;
   current.version = -1; // render the actions again, with the message
   setOrder(o);
-  announce(message);
+  announceTo(announcer, message);
   document.getElementById('flash')?.scrollIntoView({ block: 'nearest' });
 }
 
@@ -1765,7 +1706,7 @@ function showNewOrder() {
   addRow(false);
   showHow();
   update();
-  focusHeading();
+  focusHeading(view);
 }
 
 // showPlaced says the order is placed, with its number and a link to it,
@@ -1789,7 +1730,7 @@ function showPlaced(o, body) {
   form.replaceWith(result);
   view.querySelector('.new-intro')?.remove();
   document.title = `Order ${o.number} placed · ${session.storeName || session.store}`;
-  announce(`Order ${o.number} placed.`);
+  announceTo(announcer, `Order ${o.number} placed.`);
   document.getElementById('new-placed-title').focus();
 }
 

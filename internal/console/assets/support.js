@@ -4,7 +4,10 @@
 // customer's timeline live, log a call, chat, email, social message or store
 // visit, and cancel an order, extend its pickup or resend its last message
 // without leaving the page.
-import { client, follow, h, showError, money, when, STATUS, describe, channelWords } from './api.js';
+import {
+  client, follow, h, showError, money, when, STATUS, describe, channelWords, loadSession, announceTo, focusHeading, plainError,
+  busy,
+} from './api.js';
 
 const SESSION_KEY = 'omni.support';
 const PAGE = 20; // timeline entries per page
@@ -14,7 +17,7 @@ const live = document.getElementById('live');
 const announcer = document.getElementById('announce');
 const enc = encodeURIComponent;
 
-let session = loadSession(); // { key, actor, name }
+let session = loadSession(SESSION_KEY); // { key, actor, name }
 let api = null;
 let rendered = ''; // the route the view shows
 let current = null; // the open customer: { id, data, stream, entries, seen, next, refreshTimer }
@@ -22,14 +25,6 @@ let storeNames = {};
 
 document.getElementById('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', route);
-
-function loadSession() {
-  try {
-    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
-  } catch {
-    return null;
-  }
-}
 
 function start() {
   if (!session) {
@@ -56,21 +51,6 @@ function signOut() {
   who.hidden = true;
   rendered = '';
   showSignIn();
-}
-
-function announce(text) {
-  announcer.textContent = '';
-  setTimeout(() => {
-    announcer.textContent = text;
-  }, 50);
-}
-
-function focusHeading() {
-  const heading = view.querySelector('h1');
-  if (heading) {
-    heading.tabIndex = -1;
-    heading.focus();
-  }
 }
 
 // Routes: #/search (optionally #/search/<what was typed>), #/customer/<id>,
@@ -142,34 +122,6 @@ function showSignIn() {
   key.focus();
 }
 
-function plainError(message) {
-  const e = new Error(message);
-  e.plain = true;
-  return e;
-}
-
-// busy runs an action from a button: disabled while it runs; its error is
-// shown in err, next to the button.
-async function busy(button, err, fn) {
-  if (button.disabled) return;
-  button.disabled = true;
-  button.setAttribute('aria-busy', 'true');
-  showError(err, null);
-  try {
-    await fn();
-  } catch (e) {
-    if (e && e.plain) {
-      err.replaceChildren(h('strong', {}, e.message));
-      err.hidden = false;
-    } else {
-      showError(err, e);
-    }
-  } finally {
-    button.disabled = false;
-    button.removeAttribute('aria-busy');
-  }
-}
-
 // ---- Search ----
 
 // searchQuery says how to look for what was typed: an email, a phone number
@@ -239,7 +191,7 @@ async function runSearch(q, results) {
           h('span', { class: 'meta' }, [c.email, c.phone].filter(Boolean).join(' · ')),
           h('span', { class: 'tags' }, countWords(c)))))));
   results.hidden = false;
-  announce(title);
+  announceTo(announcer, title);
 }
 
 function countWords(c) {
@@ -272,13 +224,13 @@ async function openCustomer(id) {
     const err = h('div', { class: 'error', role: 'alert' });
     showError(err, e);
     view.replaceChildren(h('h1', {}, 'Customer'), err, h('p', {}, h('a', { href: '#/search' }, 'Find a customer')));
-    focusHeading();
+    focusHeading(view);
     return;
   }
   if (current !== me) return;
   me.data = data;
   renderCustomer();
-  focusHeading();
+  focusHeading(view);
   await loadTimeline(true);
   if (current !== me) return;
   // The stream starts with the newest entry (already shown), then sends each
@@ -409,7 +361,7 @@ async function orderAction(o, button, err, path, body, done) {
   await busy(button, err, async () => {
     await sender(path)(`/v1/orders/${enc(o.id)}/${path}`, body);
     orderFlash.set(o.id, { ok: true, text: done });
-    announce(done);
+    announceTo(announcer, done);
     await refreshCustomer();
     document.querySelector(`[data-order-id="${CSS.escape(o.id)}"] h3`)?.focus();
   });
@@ -544,7 +496,7 @@ function interactionForm() {
       orderSel.value = '';
       done.textContent = `${CONTACT[body.channel]} logged${body.order_id ? ` about order ${orderNumber(body.order_id)}` : ''}.`;
       done.hidden = false;
-      announce(done.textContent);
+      announceTo(announcer, done.textContent);
       if (made && made.id) done.dataset.interactionId = made.id;
       await refreshCustomer().catch(() => {});
     } catch (ex) {
@@ -609,7 +561,7 @@ async function loadTimeline(first) {
     const added = addEntries(entries);
     more.hidden = !me.next || entries.length === 0;
     if (!first) {
-      announce(added.length ? `${added.length} older event${added.length === 1 ? '' : 's'} loaded` : 'No older events');
+      announceTo(announcer, added.length ? `${added.length} older event${added.length === 1 ? '' : 's'} loaded` : 'No older events');
       const firstNew = added[0];
       if (firstNew) {
         firstNew.tabIndex = -1;
@@ -681,7 +633,7 @@ function onLive(msg) {
   const added = addEntries(entries);
   if (added.length) {
     const newest = entries.find((e) => entryKey(e) === added[0].dataset.key) || entries[0];
-    announce(`New on the timeline: ${entryWords(newest)}${newest.order_id ? `, order ${orderNumber(newest.order_id)}` : ''}`);
+    announceTo(announcer, `New on the timeline: ${entryWords(newest)}${newest.order_id ? `, order ${orderNumber(newest.order_id)}` : ''}`);
     scheduleRefresh();
   }
 }
@@ -779,7 +731,7 @@ function showAnalytics() {
     await downloadCSV(p);
   }));
   view.replaceChildren(form, results);
-  focusHeading();
+  focusHeading(view);
   busy(button, err, () => loadAnalytics(period(), results));
 }
 
@@ -791,7 +743,7 @@ async function loadAnalytics(p, results) {
   if (rows.length === 0) {
     results.replaceChildren(h('h2', { id: 'analytics-results-title' }, 'No orders in this period'),
       h('p', { class: 'empty' }, 'No order was placed between these dates. Choose a longer period.'));
-    announce('No orders in this period');
+    announceTo(announcer, 'No orders in this period');
     return;
   }
   results.replaceChildren(
@@ -803,7 +755,7 @@ async function loadAnalytics(p, results) {
         series: [{ name: 'ready_seconds_p90', label: 'p90', cls: 'p90' }, { name: 'ready_seconds_p50', label: 'median', cls: 'p50' }],
         format: duration, legend: true })),
     analyticsTable(rows, p));
-  announce(title);
+  announceTo(announcer, title);
 }
 
 // barChart draws horizontal bars, one row of the table each, as inline SVG
@@ -896,7 +848,7 @@ async function downloadCSV(p) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60000);
-  announce('The CSV is downloaded.');
+  announceTo(announcer, 'The CSV is downloaded.');
 }
 
 start();
