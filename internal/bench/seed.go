@@ -205,34 +205,9 @@ func seedSQL() []string {
 		`insert into customer_orders (order_id, customer_id, placed_by, email, phone, name, created_at)
 			select o.id, cu.cid, 'checkout', cu.email, cu.phone, cu.name, o.at from seed_o o join seed_cu cu using (c)`,
 		// As migration 014's backfill (and the projection's upsert) compute it.
-		`insert into customers (id, email, phone, name, first_order_at, last_order_at, order_count, open_order_count)
-			select co.customer_id,
-				coalesce((array_agg(co.email order by co.created_at desc) filter (where co.email <> ''))[1], ''),
-				coalesce((array_agg(co.phone order by co.created_at desc) filter (where co.phone <> ''))[1], ''),
-				coalesce((array_agg(co.name order by co.created_at desc) filter (where co.name <> ''))[1], ''),
-				min(co.created_at), max(co.created_at), count(*),
-				count(*) filter (where o.status not in ('collected', 'partially_returned', 'returned', 'cancelled', 'expired',
-					'rejected', 'delivered', 'returned_to_sender'))
-			from customer_orders co join orders o on o.id = co.order_id
-			group by co.customer_id`,
+		`select customers_rebuild()`,
 		// As migration 015's backfill (and its trigger) compute it.
-		`insert into order_analytics (order_id, created_at, channel, currency, store_id, ready_seconds,
-				expired, collected, returned, refunded, exchanges)
-			select order_id,
-				min(at) filter (where type = 'placed'),
-				min(channel) filter (where type = 'placed'),
-				coalesce(min(data->>'currency') filter (where type = 'placed'), ''),
-				coalesce((array_agg(data->>'store_id' order by seq desc) filter (where type = 'reassigned'))[1],
-					min(data->>'store_id') filter (where type = 'placed'), ''),
-				extract(epoch from min(at) filter (where type = 'ready_for_collection') - min(at) filter (where type = 'placed')),
-				coalesce(bool_or(type = 'expired'), false),
-				coalesce(bool_or(type = 'collected'), false),
-				coalesce(bool_or(type = 'returned'), false),
-				coalesce(sum((data->>'amount')::bigint) filter (where type = 'payment_refunded'), 0),
-				count(*) filter (where type = 'exchanged')
-			from order_events
-			group by order_id
-			having count(*) filter (where type = 'placed') > 0`,
+		`select order_analytics_rebuild()`,
 		// One customer in ten called the contact centre about their latest order.
 		`insert into customer_interactions (id, customer_id, order_id, channel, summary, outcome, actor, actor_channel, at)
 			select 'int-seed-' || cu.c, cu.cid, o.id, 'phone', 'Asked when order ' || o.number || ' will be ready', 'told the pickup window',

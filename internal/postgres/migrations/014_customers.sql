@@ -83,6 +83,9 @@ from orders o
 where coalesce(o.doc->'customer'->>'id', '') <> '' or coalesce(o.doc->'customer'->>'email', '') <> ''
     or coalesce(o.doc->'customer'->>'phone', '') <> '';
 
+-- customers_rebuild fills customers from customer_orders (the backfill here,
+-- and the seeding of `omni bench -seed-orders`).
+create or replace function customers_rebuild() returns void language sql as $$
 insert into customers (id, email, phone, name, first_order_at, last_order_at, order_count, open_order_count)
 select co.customer_id,
     coalesce((array_agg(co.email order by co.created_at desc) filter (where co.email <> ''))[1], ''),
@@ -92,4 +95,6 @@ select co.customer_id,
     count(*) filter (where o.status not in ('collected', 'partially_returned', 'returned', 'cancelled', 'expired',
         'rejected', 'delivered', 'returned_to_sender'))
 from customer_orders co join orders o on o.id = co.order_id
-group by co.customer_id;
+group by co.customer_id
+$$;
+select customers_rebuild();

@@ -72,6 +72,9 @@ create trigger order_analytics_delete after delete on order_events for each row
     execute function order_analytics_event();
 
 -- Orders placed before this migration.
+-- order_analytics_rebuild fills order_analytics from the events (the
+-- backfill here, and the seeding of `omni bench -seed-orders`).
+create or replace function order_analytics_rebuild() returns void language sql as $$
 insert into order_analytics (order_id, created_at, channel, currency, store_id, ready_seconds,
     expired, collected, returned, refunded, exchanges)
 select order_id,
@@ -88,4 +91,6 @@ select order_id,
     count(*) filter (where type = 'exchanged')
 from order_events
 group by order_id
-having count(*) filter (where type = 'placed') > 0;
+having count(*) filter (where type = 'placed') > 0
+$$;
+select order_analytics_rebuild();
