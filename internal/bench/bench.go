@@ -264,22 +264,26 @@ func (b *bench) run(title string, n, c int, steps []step, one func() error) erro
 	return nil
 }
 
-func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error {
+// placeUntilPickable places the order body under key and, as a store screen
+// refreshing would, looks at it every 25 ms (every look costs CPU on this same
+// machine, so it does not spin) until it is awaiting pick: stock reserved,
+// pick tasks open. It times both in place and waitReserve and decodes the
+// order as last read into out.
+func (b *bench) placeUntilPickable(key, body string, place, waitReserve *sample, out any) error {
 	t0 := time.Now()
-	key, body := b.placeBody()
 	raw, err := b.do(http.MethodPost, "/v1/orders", map[string]string{"Idempotency-Key": key}, body, 201)
 	if err != nil {
 		return fmt.Errorf("place: %w", err)
 	}
 	place.add(time.Since(t0))
-	var o orderView
+	var o struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return err
 	}
 	t1 := time.Now()
-	// The store learns of the order by looking at it, as a store screen
-	// refreshing would; every look costs CPU on this same machine, so look
-	// every 25 ms rather than spin.
 	for o.Status == "placed" {
 		time.Sleep(25 * time.Millisecond)
 		if raw, err = b.do(http.MethodGet, "/v1/orders/"+o.ID, nil, "", 200); err != nil {
@@ -296,6 +300,16 @@ func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error
 		return fmt.Errorf("order %s is %s, want awaiting_pick", o.ID, o.Status)
 	}
 	waitReserve.add(time.Since(t1))
+	return json.Unmarshal(raw, out)
+}
+
+func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error {
+	t0 := time.Now()
+	key, body := b.placeBody()
+	var o orderView
+	if err := b.placeUntilPickable(key, body, place, waitReserve, &o); err != nil {
+		return err
+	}
 	t2 := time.Now()
 	// Store actions carry an Idempotency-Key per action, as a POS sends them.
 	if _, err := b.do(http.MethodPost, "/v1/stores/"+b.store+"/orders/"+o.ID+"/pick", map[string]string{"Idempotency-Key": "pick-" + o.ID},
@@ -303,7 +317,8 @@ func (b *bench) oneOrder(place, waitReserve, pick, collect, whole *sample) error
 		return fmt.Errorf("pick: %w", err)
 	}
 	pick.add(time.Since(t2))
-	if raw, err = b.do(http.MethodGet, "/v1/orders/"+o.ID, nil, "", 200); err != nil {
+	raw, err := b.do(http.MethodGet, "/v1/orders/"+o.ID, nil, "", 200)
+	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(raw, &o); err != nil {

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -78,34 +77,10 @@ func (b *bench) splitFlow(n, c int) error {
 func (b *bench) oneSplitOrder(place, waitReserve, pick, ship, deliver, whole *sample) error {
 	t0 := time.Now()
 	key, body := b.splitPlaceBody()
-	raw, err := b.do(http.MethodPost, "/v1/orders", map[string]string{"Idempotency-Key": key}, body, 201)
-	if err != nil {
-		return fmt.Errorf("place: %w", err)
-	}
-	place.add(time.Since(t0))
 	var o shipView
-	if err := json.Unmarshal(raw, &o); err != nil {
+	if err := b.placeUntilPickable(key, body, place, waitReserve, &o); err != nil {
 		return err
 	}
-	t1 := time.Now()
-	// Both stores learn of the order by looking at it, every 25 ms, as in
-	// the collect flow.
-	for o.Status == "placed" {
-		time.Sleep(25 * time.Millisecond)
-		if raw, err = b.do(http.MethodGet, "/v1/orders/"+o.ID, nil, "", 200); err != nil {
-			return err
-		}
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return err
-		}
-		if time.Since(t1) > 30*time.Second {
-			return errors.New("order never left placed")
-		}
-	}
-	if o.Status != "awaiting_pick" {
-		return fmt.Errorf("order %s is %s, want awaiting_pick", o.ID, o.Status)
-	}
-	waitReserve.add(time.Since(t1))
 	if len(o.Fulfilments) != 2 {
 		return fmt.Errorf("order %s has %d fulfilments, want a split into 2 (stock at a warehouse?)", o.ID, len(o.Fulfilments))
 	}
@@ -139,8 +114,10 @@ func (b *bench) oneSplitOrder(place, waitReserve, pick, ship, deliver, whole *sa
 		shipments = append(shipments, id)
 	}
 	// The built-in carrier reports each parcel delivered.
+	var raw []byte
 	for _, id := range shipments {
 		t := time.Now()
+		var err error
 		if raw, err = b.do(http.MethodPost, "/v1/shipments/"+id+"/events", nil, `{"status":"delivered"}`, 200); err != nil {
 			return fmt.Errorf("delivered %s: %w", id, err)
 		}
