@@ -2,14 +2,12 @@ package carrier_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
+	"github.com/omni-retail/omni/internal/adapters/httpx/httpxtest"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,55 +19,19 @@ import (
 	"github.com/omni-retail/omni/internal/order"
 )
 
-// seen is one request the fake carrier received.
-type seen struct {
-	method, path string
-	header       http.Header
-	body         map[string]any
-}
+// The carrier, payment service, store task system… as the tests play it.
+type (
+	seen        = httpxtest.Seen
+	fakeCarrier = httpxtest.Server
+)
 
-// fakeCarrier answers every request with status and body, and records it.
-type fakeCarrier struct {
-	mu       sync.Mutex
-	requests []seen
-	answer   func(w http.ResponseWriter, r *http.Request)
-}
-
-func (f *fakeCarrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	_ = json.Unmarshal(raw, &body)
-	f.mu.Lock()
-	f.requests = append(f.requests, seen{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
-	f.mu.Unlock()
-	f.answer(w, r)
-}
-
-func (f *fakeCarrier) last(t *testing.T) seen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	require.NotEmpty(t, f.requests)
-	return f.requests[len(f.requests)-1]
-}
+var reply = httpxtest.Reply
 
 func serve(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) (*fakeCarrier, *carrier.Client) {
-	f := &fakeCarrier{answer: answer}
+	f := &fakeCarrier{Answer: answer}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, carrier.New(srv.URL+"/", "carrier-token-123", time.Second, nil)
-}
-
-func reply(status int, contentType, body string, headers ...string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		for i := 0; i+1 < len(headers); i += 2 {
-			w.Header().Set(headers[i], headers[i+1])
-		}
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
 }
 
 func request() activities.ShipmentRequest {
@@ -93,12 +55,12 @@ func TestCreateShipment(t *testing.T) {
 	require.Equal(t, activities.ShipmentLabel{ShipmentID: "S-1", TrackingNumber: "TN-1",
 		TrackingURL: "https://c/t/TN-1", LabelURL: "https://c/l/S-1"}, label)
 
-	got := f.last(t)
-	require.Equal(t, http.MethodPost, got.method)
-	require.Equal(t, "/shipments", got.path)
-	require.Equal(t, "Bearer carrier-token-123", got.header.Get("Authorization"))
-	require.Equal(t, "application/json", got.header.Get("Content-Type"))
-	require.Equal(t, "ord-1/ship/f2", got.header.Get("Idempotency-Key"))
+	got := f.Last(t)
+	require.Equal(t, http.MethodPost, got.Method)
+	require.Equal(t, "/shipments", got.Path)
+	require.Equal(t, "Bearer carrier-token-123", got.Header.Get("Authorization"))
+	require.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	require.Equal(t, "ord-1/ship/f2", got.Header.Get("Idempotency-Key"))
 	require.Equal(t, map[string]any{
 		"order_id": "ord-1", "fulfilment_id": "f2", "from_location_id": "wh-1",
 		"address": map[string]any{"name": "Ada Lovelace", "line1": "1 Road", "line2": "", "city": "London",
@@ -108,7 +70,7 @@ func TestCreateShipment(t *testing.T) {
 			map[string]any{"lines": []any{map[string]any{"sku": "SKU-1", "quantity": float64(2)}}},
 			map[string]any{"lines": []any{map[string]any{"sku": "SKU-2", "quantity": float64(1)}}},
 		},
-	}, got.body)
+	}, got.Body)
 }
 
 // TestCancelShipment: POST {url}/shipments/{id}/cancel with the reason; 200
@@ -116,12 +78,12 @@ func TestCreateShipment(t *testing.T) {
 func TestCancelShipment(t *testing.T) {
 	f, c := serve(t, reply(http.StatusOK, "application/json", `{}`))
 	require.NoError(t, c.CancelShipment(context.Background(), "ord-1/cancel-shipment/S 1", "S 1", "order cancelled"))
-	got := f.last(t)
-	require.Equal(t, "/shipments/S%201/cancel", got.path)
-	require.Equal(t, map[string]any{"reason": "order cancelled"}, got.body)
-	require.Equal(t, "ord-1/cancel-shipment/S 1", got.header.Get("Idempotency-Key"))
+	got := f.Last(t)
+	require.Equal(t, "/shipments/S%201/cancel", got.Path)
+	require.Equal(t, map[string]any{"reason": "order cancelled"}, got.Body)
+	require.Equal(t, "ord-1/cancel-shipment/S 1", got.Header.Get("Idempotency-Key"))
 
-	f.answer = reply(http.StatusConflict, "application/problem+json",
+	f.Answer = reply(http.StatusConflict, "application/problem+json",
 		`{"type":"https://carrier.example/problems/already_collected_by_carrier","title":"Conflict","status":409,"detail":"parcel scanned"}`)
 	err := c.CancelShipment(context.Background(), "k", "S1", "late")
 	de, ok := order.AsError(err)
@@ -245,7 +207,7 @@ func TestLongIdempotencyKeyIsShortened(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.CreateShipment(context.Background(), long, request())
 	require.NoError(t, err)
-	require.Len(t, f.requests, 2)
-	require.Equal(t, short, f.requests[0].header.Get("Idempotency-Key"))
-	require.Equal(t, short, f.requests[1].header.Get("Idempotency-Key"), "the same on every retry")
+	require.Len(t, f.Requests, 2)
+	require.Equal(t, short, f.Requests[0].Header.Get("Idempotency-Key"))
+	require.Equal(t, short, f.Requests[1].Header.Get("Idempotency-Key"), "the same on every retry")
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/omni-retail/omni/internal/adapters/httpx/httpxtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +20,16 @@ import (
 	"github.com/omni-retail/omni/internal/order"
 )
 
-type seen struct {
-	method, path string
-	query        url.Values
-	header       http.Header
-}
+// The carrier, payment service, store task system… as the tests play it.
+type (
+	seen = httpxtest.Seen
+	fake = httpxtest.Server
+)
 
-type fake struct {
-	mu       sync.Mutex
-	requests []seen
-	answer   func(w http.ResponseWriter, r *http.Request)
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.requests = append(f.requests, seen{r.Method, r.URL.EscapedPath(), r.URL.Query(), r.Header.Clone()})
-	f.mu.Unlock()
-	f.answer(w, r)
-}
+var reply = httpxtest.Reply
 
 func serve(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) (*fake, *catalog.Client) {
-	f := &fake{answer: answer}
+	f := &fake{Answer: answer}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, catalog.New(httpx.Options{BaseURL: srv.URL, Token: "cat-token", Timeout: time.Second})
@@ -68,18 +57,18 @@ func TestUnitPrices(t *testing.T) {
 	got, err := c.UnitPrices(context.Background(), "EUR", []string{"A", "B/2", "C", "A"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]int64{"A": 1999, "B/2": 0}, got)
-	require.Len(t, f.requests, 3, "a SKU asked twice is read once")
-	require.Equal(t, http.MethodGet, f.requests[0].method)
-	require.Equal(t, "/prices/A", f.requests[0].path)
-	require.Equal(t, "/prices/B%2F2", f.requests[1].path)
-	require.Equal(t, url.Values{"currency": {"EUR"}}, f.requests[0].query, "no location: none sent")
-	require.Equal(t, "Bearer cat-token", f.requests[0].header.Get("Authorization"))
-	require.Empty(t, f.requests[0].header.Get("Idempotency-Key"), "a GET carries no key")
+	require.Len(t, f.Requests, 3, "a SKU asked twice is read once")
+	require.Equal(t, http.MethodGet, f.Requests[0].Method)
+	require.Equal(t, "/prices/A", f.Requests[0].Path)
+	require.Equal(t, "/prices/B%2F2", f.Requests[1].Path)
+	require.Equal(t, url.Values{"currency": {"EUR"}}, f.Requests[0].Query, "no location: none sent")
+	require.Equal(t, "Bearer cat-token", f.Requests[0].Header.Get("Authorization"))
+	require.Empty(t, f.Requests[0].Header.Get("Idempotency-Key"), "a GET carries no key")
 
 	got, err = c.UnitPricesAt(context.Background(), "EUR", "store-1", []string{"A"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]int64{"A": 1999}, got)
-	require.Equal(t, url.Values{"currency": {"EUR"}, "location_id": {"store-1"}}, f.requests[3].query)
+	require.Equal(t, url.Values{"currency": {"EUR"}, "location_id": {"store-1"}}, f.Requests[3].Query)
 
 	got, err = c.UnitPrices(context.Background(), "EUR", nil)
 	require.NoError(t, err)

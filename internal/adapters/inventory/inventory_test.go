@@ -2,10 +2,9 @@ package inventory_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/omni-retail/omni/internal/adapters/httpx/httpxtest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,44 +24,13 @@ import (
 	"github.com/omni-retail/omni/internal/postgres"
 )
 
-// seen is one request the fake inventory received.
-type seen struct {
-	method, path, query string
-	header              http.Header
-	body                map[string]any
-}
+// The carrier, payment service, store task system… as the tests play it.
+type (
+	seen = httpxtest.Seen
+	fake = httpxtest.Server
+)
 
-type fake struct {
-	mu       sync.Mutex
-	requests []seen
-	answer   func(w http.ResponseWriter, r *http.Request)
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &body)
-	}
-	f.mu.Lock()
-	f.requests = append(f.requests, seen{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), body})
-	answer := f.answer
-	f.mu.Unlock()
-	answer(w, r)
-}
-
-func (f *fake) all() []seen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]seen(nil), f.requests...)
-}
-
-func (f *fake) reset(answer func(w http.ResponseWriter, r *http.Request)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = nil
-	f.answer = answer
-}
+var reply = httpxtest.Reply
 
 // memBook is an in-memory Book.
 type memBook struct {
@@ -100,21 +68,8 @@ func (b *memBook) Reservations(_ context.Context, orderID, locationID string) ([
 	return out, nil
 }
 
-func reply(status int, contentType, body string, headers ...string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		for i := 0; i+1 < len(headers); i += 2 {
-			w.Header().Set(headers[i], headers[i+1])
-		}
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
-
 func serve(t *testing.T, book inventory.Book, answer func(w http.ResponseWriter, r *http.Request)) (*fake, *inventory.Client) {
-	f := &fake{answer: answer}
+	f := &fake{Answer: answer}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, inventory.New(httpx.Options{BaseURL: srv.URL + "/", Token: "inv-token", Timeout: time.Second}, book)
@@ -138,12 +93,12 @@ func wireLines(kv ...any) []any {
 
 func requirePost(t *testing.T, got seen, path, key string, body map[string]any) {
 	t.Helper()
-	require.Equal(t, http.MethodPost, got.method)
-	require.Equal(t, path, got.path)
-	require.Equal(t, "Bearer inv-token", got.header.Get("Authorization"))
-	require.Equal(t, "application/json", got.header.Get("Content-Type"))
-	require.Equal(t, key, got.header.Get("Idempotency-Key"))
-	require.Equal(t, body, got.body)
+	require.Equal(t, http.MethodPost, got.Method)
+	require.Equal(t, path, got.Path)
+	require.Equal(t, "Bearer inv-token", got.Header.Get("Authorization"))
+	require.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	require.Equal(t, key, got.Header.Get("Idempotency-Key"))
+	require.Equal(t, body, got.Body)
 }
 
 // TestReserve: POST /reservations with the contract's body; a 201 records
@@ -159,7 +114,7 @@ func TestReserve(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, short)
 	}
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 2)
 	for _, r := range reqs {
 		requirePost(t, r, "/reservations", "ord-1/reserve", map[string]any{
@@ -170,7 +125,7 @@ func TestReserve(t *testing.T) {
 	require.Equal(t, []inventory.Reservation{{ID: "R-1", Lines: lines("A", 2, "B", 1)}}, got)
 
 	// A 201 without a reservation id is not believed, and retried.
-	f.reset(reply(http.StatusCreated, "application/json", `{}`))
+	f.Reset(reply(http.StatusCreated, "application/json", `{}`))
 	_, err = c.Reserve(ctx, "k", "ord-2", "store-1", lines("A", 1), 0)
 	require.Error(t, err)
 	_, domain := order.AsError(err)
@@ -192,7 +147,7 @@ func TestReserveShort(t *testing.T) {
 	require.Empty(t, got)
 
 	// insufficient_stock naming no SKU: every line is short.
-	f.reset(reply(http.StatusConflict, "application/problem+json", `{"type":"urn:inv:insufficient_stock"}`))
+	f.Reset(reply(http.StatusConflict, "application/problem+json", `{"type":"urn:inv:insufficient_stock"}`))
 	short, err = c.Reserve(ctx, "k", "ord-1", "store-1", lines("A", 2, "B", 1), 0)
 	require.NoError(t, err)
 	require.Equal(t, []string{"A", "B"}, short)
@@ -206,7 +161,7 @@ func TestReserveShort(t *testing.T) {
 		{409, `{"type":"https://inventory.example/problems/location_closed"}`, order.KindConflict, "location_closed"},
 		{422, `{"type":"https://inventory.example/problems/unknown_sku","detail":"no such SKU"}`, order.KindInvalid, "unknown_sku"},
 	} {
-		f.reset(reply(tc.status, "application/problem+json", tc.body))
+		f.Reset(reply(tc.status, "application/problem+json", tc.body))
 		_, err := c.Reserve(ctx, "k", "ord-1", "store-1", lines("A", 1), 0)
 		de, ok := order.AsError(err)
 		require.True(t, ok, "%v", err)
@@ -240,29 +195,29 @@ func TestReserveSafetyStock(t *testing.T) {
 	short, err := c.Reserve(ctx, "k1", "ord-1", "store 1", lines("A", 2, "B", 2), 2)
 	require.NoError(t, err)
 	require.Equal(t, []string{"B"}, short)
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 2, "two reads, no reservation")
 	for i, sku := range []string{"A", "B"} {
-		require.Equal(t, http.MethodGet, reqs[i].method)
-		require.Equal(t, "/availability", reqs[i].path)
-		q, err := url.ParseQuery(reqs[i].query)
+		require.Equal(t, http.MethodGet, reqs[i].Method)
+		require.Equal(t, "/availability", reqs[i].Path)
+		q, err := url.ParseQuery(reqs[i].RawQuery)
 		require.NoError(t, err)
 		require.Equal(t, url.Values{"location_id": {"store 1"}, "sku": {sku}}, q)
-		require.Equal(t, "Bearer inv-token", reqs[i].header.Get("Authorization"))
+		require.Equal(t, "Bearer inv-token", reqs[i].Header.Get("Authorization"))
 	}
 
 	// A SKU the location does not know is short.
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	short, err = c.Reserve(ctx, "k2", "ord-1", "store 1", lines("Z", 1), 1)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Z"}, short)
 
 	// Enough beyond the safety stock: reserved.
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	short, err = c.Reserve(ctx, "k3", "ord-1", "store 1", lines("A", 3, "B", 1), 2)
 	require.NoError(t, err)
 	require.Empty(t, short)
-	reqs = f.all()
+	reqs = f.All()
 	require.Len(t, reqs, 3)
 	requirePost(t, reqs[2], "/reservations", "k3", map[string]any{
 		"order_id": "ord-1", "location_id": "store 1", "lines": wireLines("A", 3, "B", 1)})
@@ -283,13 +238,13 @@ func TestReleaseAndCommit(t *testing.T) {
 
 	// One reservation: the step's key.
 	require.NoError(t, c.Release(ctx, "ord-1/release", "ord-1", "store-1", nil))
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 1)
 	requirePost(t, reqs[0], "/reservations/R-1/release", "ord-1/release", map[string]any{})
 
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	require.NoError(t, c.Commit(ctx, "ord-1/commit", "ord-1", "store-1", lines("A", 1)))
-	reqs = f.all()
+	reqs = f.All()
 	require.Len(t, reqs, 1)
 	requirePost(t, reqs[0], "/reservations/R-1/commit", "ord-1/commit", map[string]any{"lines": wireLines("A", 1)})
 
@@ -297,41 +252,41 @@ func TestReleaseAndCommit(t *testing.T) {
 	require.NoError(t, book.Record(ctx, "ord-1", "store-1", "R 2", lines("A", 1, "C", 4)))
 	require.NoError(t, book.Record(ctx, "ord-1", "store-2", "R-3", lines("A", 1)))
 
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	require.NoError(t, c.Release(ctx, "ord-1/cancel", "ord-1", "store-1", nil))
-	reqs = f.all()
+	reqs = f.All()
 	require.Len(t, reqs, 2)
 	requirePost(t, reqs[0], "/reservations/R-1/release", "ord-1/cancel/R-1", map[string]any{})
 	requirePost(t, reqs[1], "/reservations/R%202/release", "ord-1/cancel/R 2", map[string]any{})
 
 	// A: 3 over R 2 (newest, held 1) and R-1 (held 2); C only in R 2; B only in R-1.
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	require.NoError(t, c.Commit(ctx, "ord-1/collect", "ord-1", "store-1", lines("A", 3, "B", 1, "C", 2)))
-	reqs = f.all()
+	reqs = f.All()
 	require.Len(t, reqs, 2)
 	requirePost(t, reqs[0], "/reservations/R-1/commit", "ord-1/collect/R-1", map[string]any{"lines": wireLines("A", 2, "B", 1)})
 	requirePost(t, reqs[1], "/reservations/R%202/commit", "ord-1/collect/R 2", map[string]any{"lines": wireLines("A", 1, "C", 2)})
 
 	// Lines held by one reservation only: one call, the step's key.
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	require.NoError(t, c.Release(ctx, "ord-1/pick/release", "ord-1", "store-1", lines("C", 1)))
-	reqs = f.all()
+	reqs = f.All()
 	require.Len(t, reqs, 1)
 	requirePost(t, reqs[0], "/reservations/R%202/release", "ord-1/pick/release", map[string]any{"lines": wireLines("C", 1)})
 
 	// Nothing held at the store: nothing to call.
-	f.reset(f.answer)
+	f.Reset(f.Answer)
 	require.NoError(t, c.Release(ctx, "k", "ord-1", "store-9", nil))
 	require.NoError(t, c.Commit(ctx, "k", "ord-1", "store-9", lines("A", 1)))
-	require.Empty(t, f.all())
+	require.Empty(t, f.All())
 
 	// A refusal is a domain error; a 503 is retried.
-	f.reset(reply(409, "application/problem+json", `{"type":"https://inv/problems/reservation_expired"}`))
+	f.Reset(reply(409, "application/problem+json", `{"type":"https://inv/problems/reservation_expired"}`))
 	err := c.Commit(ctx, "k", "ord-1", "store-2", lines("A", 1))
 	de, ok := order.AsError(err)
 	require.True(t, ok, "%v", err)
 	require.Equal(t, "reservation_expired", de.Code)
-	f.reset(reply(503, "", ""))
+	f.Reset(reply(503, "", ""))
 	err = c.Release(ctx, "k", "ord-1", "store-2", nil)
 	require.Error(t, err)
 	_, ok = order.AsError(err)
@@ -345,7 +300,7 @@ func TestAdjustments(t *testing.T) {
 	f, c := serve(t, &memBook{}, reply(200, "application/json", `{}`))
 	require.NoError(t, c.Restock(ctx, "ord-1/x1/restock", "ord-1", "store/1", lines("A", 1, "B", 2)))
 	require.NoError(t, c.WriteOff(ctx, "ord-1/x1/write-off", "ord-1", "store/1", lines("C", 1), "damaged"))
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 3)
 	requirePost(t, reqs[0], "/locations/store%2F1/adjustments", "ord-1/x1/restock/A",
 		map[string]any{"order_id": "ord-1", "sku": "A", "quantity": float64(1), "reason": "return"})
@@ -371,7 +326,7 @@ func TestAvailable(t *testing.T) {
 	got, err := c.Available(ctx, []string{"s1", "s2"}, []string{"A", "B"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]map[string]int64{"s1": {"A": 3, "B": 3}, "s2": {"A": 3}}, got)
-	require.Len(t, f.all(), 4)
+	require.Len(t, f.All(), 4)
 
 	onHand, reserved, available, err := c.Availability(ctx, "s1", "A")
 	require.NoError(t, err)
@@ -381,7 +336,7 @@ func TestAvailable(t *testing.T) {
 	require.True(t, ok, "%v", err)
 	require.Equal(t, order.KindNotFound, de.Kind)
 
-	f.reset(reply(503, "", ""))
+	f.Reset(reply(503, "", ""))
 	_, err = c.Available(ctx, []string{"s1"}, []string{"A"})
 	require.Error(t, err)
 	_, ok = order.AsError(err)
@@ -396,7 +351,7 @@ func TestTransferInRefused(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "transfers_unsupported", de.Code)
 	require.NotEqual(t, order.KindUnavailable, de.Kind, "never retried")
-	require.Empty(t, f.all())
+	require.Empty(t, f.All())
 }
 
 // TestUnavailableIsRetried: 503, 500, 408, 429, a timeout and a refused
@@ -453,14 +408,14 @@ func TestLongKeys(t *testing.T) {
 	for range 2 {
 		require.NoError(t, c.Release(ctx, key, oid, "s", nil))
 	}
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 4)
-	k1, k2 := reqs[0].header.Get("Idempotency-Key"), reqs[1].header.Get("Idempotency-Key")
+	k1, k2 := reqs[0].Header.Get("Idempotency-Key"), reqs[1].Header.Get("Idempotency-Key")
 	require.LessOrEqual(t, len(k1), 64)
 	require.LessOrEqual(t, len(k2), 64)
 	require.NotEqual(t, k1, k2)
-	require.Equal(t, k1, reqs[2].header.Get("Idempotency-Key"))
-	require.Equal(t, k2, reqs[3].header.Get("Idempotency-Key"))
+	require.Equal(t, k1, reqs[2].Header.Get("Idempotency-Key"))
+	require.Equal(t, k2, reqs[3].Header.Get("Idempotency-Key"))
 	require.Equal(t, httpx.IdempotencyKey(key+"/reservation-000000000001"), k1)
 }
 
@@ -499,7 +454,7 @@ func TestPostgresBook(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.Commit(ctx, "ord-9/collect/commit", "ord-9", "store-1", lines("A", 1)))
 	require.NoError(t, c.Release(ctx, "ord-9/collect/refused-release", "ord-9", "store-1", nil))
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 4)
 	requirePost(t, reqs[2], "/reservations/R-77/commit", "ord-9/collect/commit", map[string]any{"lines": wireLines("A", 1)})
 	requirePost(t, reqs[3], "/reservations/R-77/release", "ord-9/collect/refused-release", map[string]any{})

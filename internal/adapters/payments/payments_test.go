@@ -2,14 +2,12 @@ package payments_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
+	"github.com/omni-retail/omni/internal/adapters/httpx/httpxtest"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,50 +20,16 @@ import (
 	"github.com/omni-retail/omni/internal/order"
 )
 
-type seen struct {
-	method, path string
-	header       http.Header
-	body         map[string]any
-}
+// The carrier, payment service, store task system… as the tests play it.
+type (
+	seen = httpxtest.Seen
+	fake = httpxtest.Server
+)
 
-type fake struct {
-	mu       sync.Mutex
-	requests []seen
-	answer   func(w http.ResponseWriter, r *http.Request)
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	_ = json.Unmarshal(raw, &body)
-	f.mu.Lock()
-	f.requests = append(f.requests, seen{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
-	f.mu.Unlock()
-	f.answer(w, r)
-}
-
-func (f *fake) last(t *testing.T) seen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	require.NotEmpty(t, f.requests)
-	return f.requests[len(f.requests)-1]
-}
-
-func reply(status int, contentType, body string, headers ...string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		for i := 0; i+1 < len(headers); i += 2 {
-			w.Header().Set(headers[i], headers[i+1])
-		}
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
+var reply = httpxtest.Reply
 
 func serve(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) (*fake, *payments.Client) {
-	f := &fake{answer: answer}
+	f := &fake{Answer: answer}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, payments.New(httpx.Options{BaseURL: srv.URL + "/", Token: "psp-token", Timeout: time.Second})
@@ -73,12 +37,12 @@ func serve(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) (*
 
 func requirePost(t *testing.T, got seen, path, key string, body map[string]any) {
 	t.Helper()
-	require.Equal(t, http.MethodPost, got.method)
-	require.Equal(t, path, got.path)
-	require.Equal(t, "Bearer psp-token", got.header.Get("Authorization"))
-	require.Equal(t, "application/json", got.header.Get("Content-Type"))
-	require.Equal(t, key, got.header.Get("Idempotency-Key"))
-	require.Equal(t, body, got.body)
+	require.Equal(t, http.MethodPost, got.Method)
+	require.Equal(t, path, got.Path)
+	require.Equal(t, "Bearer psp-token", got.Header.Get("Authorization"))
+	require.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	require.Equal(t, key, got.Header.Get("Idempotency-Key"))
+	require.Equal(t, body, got.Body)
 }
 
 // TestCapture: POST /payments/{reference}/capture; 200 succeeded, 202 pending.
@@ -88,16 +52,16 @@ func TestCapture(t *testing.T) {
 	res, err := c.Capture(ctx, "ord-1/collect/capture", "ord-1", 2599, "EUR", "auth/1")
 	require.NoError(t, err)
 	require.Equal(t, activities.PaymentResult{Status: "succeeded", PSPReference: "psp-1"}, res)
-	requirePost(t, f.last(t), "/payments/auth%2F1/capture", "ord-1/collect/capture",
+	requirePost(t, f.Last(t), "/payments/auth%2F1/capture", "ord-1/collect/capture",
 		map[string]any{"order_id": "ord-1", "amount": float64(2599), "currency": "EUR"})
 
-	f.answer = reply(202, "application/json", `{"status":"pending","psp_reference":"psp-2"}`)
+	f.Answer = reply(202, "application/json", `{"status":"pending","psp_reference":"psp-2"}`)
 	res, err = c.Capture(ctx, "k2", "ord-1", 100, "EUR", "auth-1")
 	require.NoError(t, err)
 	require.Equal(t, activities.PaymentResult{Status: "pending", PSPReference: "psp-2"}, res)
 
 	// A 202 with no body is still pending.
-	f.answer = reply(202, "", "")
+	f.Answer = reply(202, "", "")
 	res, err = c.Capture(ctx, "k3", "ord-1", 100, "EUR", "auth-1")
 	require.NoError(t, err)
 	require.Equal(t, activities.PaymentPending, res.Status)
@@ -109,7 +73,7 @@ func TestCharge(t *testing.T) {
 	res, err := c.Charge(context.Background(), "ord-1/x1/charge", "ord-1", 500, "GBP", "tender-7")
 	require.NoError(t, err)
 	require.Equal(t, activities.PaymentResult{Status: "succeeded", PSPReference: "psp-9"}, res)
-	requirePost(t, f.last(t), "/payments/tender-7/capture", "ord-1/x1/charge",
+	requirePost(t, f.Last(t), "/payments/tender-7/capture", "ord-1/x1/charge",
 		map[string]any{"order_id": "ord-1", "amount": float64(500), "currency": "GBP"})
 }
 
@@ -118,17 +82,17 @@ func TestVoidAndRefund(t *testing.T) {
 	ctx := context.Background()
 	f, c := serve(t, reply(200, "application/json", `{}`))
 	require.NoError(t, c.Void(ctx, "ord-1/cancel/void", "ord-1", 700, "EUR", "auth-1"))
-	requirePost(t, f.last(t), "/payments/auth-1/void", "ord-1/cancel/void",
+	requirePost(t, f.Last(t), "/payments/auth-1/void", "ord-1/cancel/void",
 		map[string]any{"order_id": "ord-1", "amount": float64(700), "currency": "EUR"})
 
-	f.answer = reply(200, "application/json", `{"status":"succeeded","psp_reference":"rf-1"}`)
+	f.Answer = reply(200, "application/json", `{"status":"succeeded","psp_reference":"rf-1"}`)
 	res, err := c.Refund(ctx, "ord-1/x1/refund-0", "ord-1", 300, "EUR", "auth-1")
 	require.NoError(t, err)
 	require.Equal(t, activities.PaymentResult{Status: "succeeded", PSPReference: "rf-1"}, res)
-	requirePost(t, f.last(t), "/payments/auth-1/refunds", "ord-1/x1/refund-0",
+	requirePost(t, f.Last(t), "/payments/auth-1/refunds", "ord-1/x1/refund-0",
 		map[string]any{"order_id": "ord-1", "amount": float64(300), "currency": "EUR", "reason": "return"})
 
-	f.answer = reply(202, "application/json", `{"status":"pending","psp_reference":"rf-2"}`)
+	f.Answer = reply(202, "application/json", `{"status":"pending","psp_reference":"rf-2"}`)
 	res, err = c.Refund(ctx, "k", "ord-1", 300, "EUR", "auth-1")
 	require.NoError(t, err)
 	require.Equal(t, activities.PaymentResult{Status: "pending", PSPReference: "rf-2"}, res)
@@ -176,7 +140,7 @@ func TestRefusals(t *testing.T) {
 	de, ok = order.AsError(err)
 	require.True(t, ok)
 	require.Equal(t, "payment_reference_missing", de.Code)
-	require.Empty(t, f.requests)
+	require.Empty(t, f.Requests)
 }
 
 // TestUnavailableIsRetried: 503, 5xx, 408, 429, a timeout and a refused
@@ -234,9 +198,9 @@ func TestLongKey(t *testing.T) {
 		_, err := c.Capture(context.Background(), key, "o", 1, "EUR", "r")
 		require.NoError(t, err)
 	}
-	require.Len(t, f.requests, 2)
-	k := f.requests[0].header.Get("Idempotency-Key")
+	require.Len(t, f.Requests, 2)
+	k := f.Requests[0].Header.Get("Idempotency-Key")
 	require.LessOrEqual(t, len(k), 64)
 	require.Equal(t, httpx.IdempotencyKey(key), k)
-	require.Equal(t, k, f.requests[1].header.Get("Idempotency-Key"))
+	require.Equal(t, k, f.Requests[1].Header.Get("Idempotency-Key"))
 }

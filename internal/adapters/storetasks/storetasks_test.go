@@ -2,9 +2,8 @@ package storetasks_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
+	"github.com/omni-retail/omni/internal/adapters/httpx/httpxtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,43 +20,13 @@ import (
 	"github.com/omni-retail/omni/internal/order"
 )
 
-type seen struct {
-	method, path string
-	header       http.Header
-	body         map[string]any
-}
+// The carrier, payment service, store task system… as the tests play it.
+type (
+	seen = httpxtest.Seen
+	fake = httpxtest.Server
+)
 
-type fake struct {
-	mu       sync.Mutex
-	requests []seen
-	answer   func(w http.ResponseWriter, r *http.Request)
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	_ = json.Unmarshal(raw, &body)
-	f.mu.Lock()
-	f.requests = append(f.requests, seen{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
-	f.mu.Unlock()
-	f.answer(w, r)
-}
-
-func (f *fake) all() []seen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]seen(nil), f.requests...)
-}
-
-func reply(status int, contentType, body string) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
-}
+var reply = httpxtest.Reply
 
 // localQueue records what Omni's own queue was told, and the order of calls.
 type localQueue struct {
@@ -75,7 +44,7 @@ func (q *localQueue) OpenPickTask(_ context.Context, t activities.PickTask) erro
 	defer q.mu.Unlock()
 	q.calls = append(q.calls, "open "+t.OrderID+" "+t.StoreID)
 	if q.f != nil {
-		q.sentBefore = append(q.sentBefore, len(q.f.all()))
+		q.sentBefore = append(q.sentBefore, len(q.f.All()))
 	}
 	return q.fail
 }
@@ -88,7 +57,7 @@ func (q *localQueue) ClosePickTask(_ context.Context, orderID, storeID, status s
 }
 
 func serve(t *testing.T, local activities.StoreTasks, answer func(w http.ResponseWriter, r *http.Request)) (*fake, *storetasks.Client) {
-	f := &fake{answer: answer}
+	f := &fake{Answer: answer}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, storetasks.New(httpx.Options{BaseURL: srv.URL, Token: "tasks-token", Timeout: time.Second}, local)
@@ -108,22 +77,22 @@ func TestOpenPickTask(t *testing.T) {
 	require.NoError(t, c.OpenPickTask(ctx, task))
 	require.Equal(t, []int{0, 1}, local.sentBefore, "Omni's queue first, every time")
 	require.Equal(t, []string{"open ord-1 store-1", "open ord-1 store-1"}, local.calls)
-	reqs := f.all()
+	reqs := f.All()
 	require.Len(t, reqs, 2)
 	for _, r := range reqs {
-		require.Equal(t, http.MethodPost, r.method)
-		require.Equal(t, "/pick-tasks", r.path)
-		require.Equal(t, "Bearer tasks-token", r.header.Get("Authorization"))
-		require.Equal(t, "application/json", r.header.Get("Content-Type"))
-		require.Equal(t, "pick-task/ord-1/store-1", r.header.Get("Idempotency-Key"))
+		require.Equal(t, http.MethodPost, r.Method)
+		require.Equal(t, "/pick-tasks", r.Path)
+		require.Equal(t, "Bearer tasks-token", r.Header.Get("Authorization"))
+		require.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		require.Equal(t, "pick-task/ord-1/store-1", r.Header.Get("Idempotency-Key"))
 		require.Equal(t, map[string]any{"order_id": "ord-1", "order_number": "OM-1001", "location_id": "store-1",
-			"lines": []any{map[string]any{"sku": "A", "quantity": float64(2)}}, "due_by": "2025-03-04T16:30:00Z"}, r.body)
+			"lines": []any{map[string]any{"sku": "A", "quantity": float64(2)}}, "due_by": "2025-03-04T16:30:00Z"}, r.Body)
 	}
 
 	// Omni's queue failing: nothing is sent, the error is returned (retried).
 	local.fail = errors.New("db down")
 	require.ErrorContains(t, c.OpenPickTask(ctx, task), "db down")
-	require.Len(t, f.all(), 2)
+	require.Len(t, f.All(), 2)
 }
 
 // TestClosePickTask: an order leaving the store cancels the task with the
@@ -133,16 +102,16 @@ func TestClosePickTask(t *testing.T) {
 	f, c := serve(t, local, reply(http.StatusOK, "application/json", `{}`))
 	ctx := context.Background()
 	require.NoError(t, c.ClosePickTask(ctx, "ord-1", "store-1", "picked"))
-	require.Empty(t, f.all())
+	require.Empty(t, f.All())
 	for i, status := range []string{"cancelled", "rejected", "escalated", "nothing_found"} {
 		require.NoError(t, c.ClosePickTask(ctx, "ord 1", "store-1", status))
-		r := f.all()[i]
-		require.Equal(t, http.MethodPost, r.method)
-		require.Equal(t, "/pick-tasks/ord%201/cancel", r.path)
-		require.Equal(t, "pick-task-cancel/ord 1/store-1", r.header.Get("Idempotency-Key"))
-		require.Equal(t, "application/json", r.header.Get("Content-Type"))
-		require.Equal(t, "Bearer tasks-token", r.header.Get("Authorization"))
-		require.Equal(t, map[string]any{"reason": status}, r.body)
+		r := f.All()[i]
+		require.Equal(t, http.MethodPost, r.Method)
+		require.Equal(t, "/pick-tasks/ord%201/cancel", r.Path)
+		require.Equal(t, "pick-task-cancel/ord 1/store-1", r.Header.Get("Idempotency-Key"))
+		require.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		require.Equal(t, "Bearer tasks-token", r.Header.Get("Authorization"))
+		require.Equal(t, map[string]any{"reason": status}, r.Body)
 	}
 	require.Equal(t, []string{"close ord-1 store-1 picked", "close ord 1 store-1 cancelled", "close ord 1 store-1 rejected",
 		"close ord 1 store-1 escalated", "close ord 1 store-1 nothing_found"}, local.calls)
@@ -196,11 +165,11 @@ func TestLongKey(t *testing.T) {
 	task := activities.PickTask{OrderID: strings.Repeat("o", 70), StoreID: "store-1"}
 	require.NoError(t, c.OpenPickTask(context.Background(), task))
 	require.NoError(t, c.OpenPickTask(context.Background(), task))
-	reqs := f.all()
-	k := reqs[0].header.Get("Idempotency-Key")
+	reqs := f.All()
+	k := reqs[0].Header.Get("Idempotency-Key")
 	require.LessOrEqual(t, len(k), 64)
-	require.Equal(t, k, reqs[1].header.Get("Idempotency-Key"))
+	require.Equal(t, k, reqs[1].Header.Get("Idempotency-Key"))
 	require.Equal(t, httpx.IdempotencyKey("pick-task/"+task.OrderID+"/store-1"), k)
-	require.Nil(t, reqs[0].body["due_by"], "no due time: null")
-	require.Contains(t, reqs[0].body, "due_by")
+	require.Nil(t, reqs[0].Body["due_by"], "no due time: null")
+	require.Contains(t, reqs[0].Body, "due_by")
 }
